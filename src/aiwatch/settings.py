@@ -29,6 +29,12 @@ class Source:
     rate_per_second: float | None = None
     # SEC refuses anonymous clients; we refuse first, with a message that says what to set.
     needs_user_agent: bool = False
+    # Sources that share one budget share one limiter: SEC's 10/s is per user, across its hosts.
+    rate_group: str = ""
+
+    @property
+    def limiter_name(self) -> str:
+        return self.rate_group or self.name
 
 
 def _sources(env: Mapping[str, str], sec_rate: float) -> dict[str, Source]:
@@ -46,7 +52,9 @@ def _sources(env: Mapping[str, str], sec_rate: float) -> dict[str, Source]:
         ("fred", "fred.stlouisfed.org", "https://fred.stlouisfed.org", "AIWATCH_FRED_URL", 2.0, False),
     ]
     return {
-        name: Source(name, host, env.get(var, default).rstrip("/"), var, rate, ua)
+        name: Source(
+            name, host, env.get(var, default).rstrip("/"), var, rate, ua, "sec" if ua else ""
+        )
         for name, host, default, var, rate, ua in specs
     }
 
