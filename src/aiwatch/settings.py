@@ -77,6 +77,9 @@ class Settings:
     # ChatGPT's public launch: the base date of "since the AI boom began" figures.
     base_date: date = date(2022, 11, 30)
     stooq_api_key: str | None = None
+    # Share of S&P 500 members that must report a metric before an aggregate is trusted; the
+    # coverage checks fail below it (the bundled snapshot holds a handful of companies).
+    coverage_floor: float = 0.9
     http_timeout_seconds: float = 30.0
     http_max_retries: int = 6
 
@@ -97,6 +100,7 @@ class Settings:
             window_start=date.fromisoformat(env.get("AIWATCH_WINDOW_START", "2019-01-01")),
             base_date=date.fromisoformat(env.get("AIWATCH_BASE_DATE", "2022-11-30")),
             stooq_api_key=(env.get("AIWATCH_STOOQ_API_KEY") or "").strip() or None,
+            coverage_floor=float(env.get("AIWATCH_COVERAGE_FLOOR", "0.9")),
         )
 
     def with_(self, **changes: object) -> Settings:
