@@ -1,0 +1,382 @@
+"""The DuckDB warehouse: one serialized writer, atomic table replaces, a published read-only copy.
+
+DuckDB allows one read-write process per file, and a reader in another process blocks that
+writer too. So a run writes only `settings.build_db_path`, under a cross-process file lock,
+and `publish()` then copies the checkpointed build file over `settings.db_path` with an atomic
+`os.replace`. Users (the duckdb shell, notebooks, the CLI) open the published file, which is
+never written in place: they never hold or wait on the writer's lock, a reader that already has
+the old file open keeps reading the old inode, and a new reader sees the new, complete state.
+
+Every table replace is one transaction (DuckDB's DDL is transactional, checked on duckdb 2.0):
+a failure anywhere, including a bad column comment, rolls back and leaves the previous table.
+
+Nothing here imports Dagster; `row_count` and `table_preview` exist for asset metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import filelock
+import polars as pl
+import pyarrow as pa
+
+from aiwatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCHEMAS = ("raw", "staging", "marts")
+WRITE_LOCK_FILE = "duckdb-writer.lock"
+# Generous: a full rebuild of S&P 500 companyfacts takes minutes, and a queued run should wait
+# for it rather than fail; a stuck writer still surfaces, as an error naming the lock file.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 3 * 3600.0
+# Suffix of the table a streaming load fills before it takes the real name.
+LOADING_SUFFIX = "__loading"
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+Frame = pl.DataFrame | pa.Table
+
+
+class WarehouseLockTimeout(TimeoutError):
+    """Another process held the writer lock for longer than we were willing to wait."""
+
+
+def split_table_name(table: str) -> tuple[str, str]:
+    """`'schema.name'` -> `('schema', 'name')`, refusing anything but lowercase identifiers.
+
+    Table names are interpolated into DDL (DuckDB cannot bind identifiers as parameters), so
+    this check is what keeps SQL injection and quoting surprises out.
+    """
+    parts = table.split(".")
+    if len(parts) != 2 or not all(_IDENTIFIER.fullmatch(p) for p in parts):
+        raise ValueError(
+            f"table name {table!r} must be 'schema.name', each part matching [a-z_][a-z0-9_]*"
+        )
+    return parts[0], parts[1]
+
+
+def quote_identifier(name: str) -> str:
+    """A DuckDB double-quoted identifier (column names come from data and may be anything)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """A DuckDB string literal: COMMENT ON takes no bound parameters."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _to_arrow(data: Frame) -> pa.Table:
+    if isinstance(data, pl.DataFrame):
+        return data.to_arrow()
+    if isinstance(data, pa.Table):
+        return data
+    raise TypeError(f"expected a polars DataFrame or a pyarrow Table, got {type(data).__name__}")
+
+
+def _finish_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Run a caller's half-read result to its end before we use the connection.
+
+    DuckDB 2.0 refuses `register` (and more) while a result from `execute()` is not fully
+    fetched, and `con.execute("SELECT count(*) …").fetchone()` leaves exactly that behind.
+    Older DuckDB has no `complete()` and no such rule.
+    """
+    complete = getattr(con, "complete", None)
+    if complete is not None:
+        complete()
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, data: Frame) -> Iterator[str]:
+    """Expose a frame to SQL under a fresh name (zero-copy Arrow scan), and always unregister."""
+    view = f"__aiwatch_arrow_{uuid.uuid4().hex}"
+    _finish_pending(con)
+    con.register(view, _to_arrow(data))
+    try:
+        yield view
+    finally:
+        con.unregister(view)
+
+
+def _apply_comments(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    comment: str | None,
+    column_comments: Mapping[str, str] | None,
+) -> None:
+    if comment is not None:
+        con.execute(f"COMMENT ON TABLE {table} IS {quote_literal(comment)}")
+    for column, text in (column_comments or {}).items():
+        # A comment on a column the table lacks raises: the doc must match the table.
+        con.execute(
+            f"COMMENT ON COLUMN {table}.{quote_identifier(column)} IS {quote_literal(text)}"
+        )
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, table: str, body: Callable[[], None]) -> int:
+    """Run `body` inside BEGIN … COMMIT, roll back on any error, return `table`'s row count."""
+    _finish_pending(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        body()
+        ((rows,),) = con.execute(f"SELECT count(*) FROM {table}").fetchall()
+        con.execute("COMMIT")
+    except BaseException:
+        # After an error DuckDB has already aborted the transaction; ROLLBACK ends it cleanly.
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            log.debug("rollback after a failed replace of %s raised; ignored", table)
+        raise
+    return int(rows)
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    data: Frame,
+    *,
+    comment: str | None = None,
+    column_comments: Mapping[str, str] | None = None,
+) -> int:
+    """Replace `schema.name` with `data` (and its comments) in one transaction; return rows.
+
+    On any error the transaction rolls back, so readers of the build file and the next publish
+    see the previous table, never a half-written or uncommented one.
+    """
+    split_table_name(table)
+    with _registered(con, data) as view:
+
+        def body() -> None:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")
+            _apply_comments(con, table, comment, column_comments)
+
+        rows = _in_transaction(con, table, body)
+    log.info("replaced %s: %d rows", table, rows)
+    return rows
+
+
+def replace_table_from_query(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    select_sql: str,
+    *,
+    comment: str | None = None,
+    column_comments: Mapping[str, str] | None = None,
+) -> int:
+    """Replace `schema.name` with the result of `select_sql` (plus comments), atomically.
+
+    The SQL model runner's write path; `select_sql` is trusted project SQL, not user input.
+    """
+    split_table_name(table)
+
+    def body() -> None:
+        # The newline keeps a trailing `-- comment` in the model from swallowing anything.
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS\n{select_sql}\n")
+        _apply_comments(con, table, comment, column_comments)
+
+    rows = _in_transaction(con, table, body)
+    log.info("replaced %s from SQL: %d rows", table, rows)
+    return rows
+
+
+def _empty_arrow(schema: pl.Schema | pa.Schema) -> pa.Table:
+    if isinstance(schema, pa.Schema):
+        return schema.empty_table()
+    return pl.DataFrame(schema=schema).to_arrow()
+
+
+def replace_table_from_batches(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: pl.Schema | pa.Schema,
+    batches: Iterable[Frame],
+    *,
+    comment: str | None = None,
+    column_comments: Mapping[str, str] | None = None,
+) -> int:
+    """Replace `schema.name` from a stream of frames, holding one batch in memory at a time.
+
+    Within ONE transaction: create `<name>__loading` with `schema`'s columns, insert each batch
+    (by column name; a batch whose columns differ from `schema` is an error), drop the old
+    table, rename the loading table, comment it, commit. DuckDB 2.0 allows all of this DDL in
+    a single transaction (measured in tests/test_warehouse.py), and rolling back leaves the
+    previous table and no `__loading` table behind.
+    """
+    schema_name, name = split_table_name(table)
+    loading = f"{schema_name}.{name}{LOADING_SUFFIX}"
+    expected = list(schema.names) if isinstance(schema, pa.Schema) else schema.names()
+
+    def body() -> None:
+        with _registered(con, _empty_arrow(schema)) as empty:
+            # CREATE TABLE AS from an empty Arrow table maps the types exactly as a load would.
+            con.execute(f"CREATE OR REPLACE TABLE {loading} AS SELECT * FROM {empty}")
+        for index, batch in enumerate(batches):
+            columns = list(batch.columns) if isinstance(batch, pl.DataFrame) else batch.column_names
+            if sorted(columns) != sorted(expected):
+                missing = sorted(set(expected) - set(columns))
+                extra = sorted(set(columns) - set(expected))
+                raise ValueError(
+                    f"batch {index} for {table} does not match the declared schema: "
+                    f"missing {missing}, unexpected {extra}"
+                )
+            with _registered(con, batch) as view:
+                con.execute(f"INSERT INTO {loading} BY NAME SELECT * FROM {view}")
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(f"ALTER TABLE {loading} RENAME TO {name}")
+        _apply_comments(con, table, comment, column_comments)
+
+    rows = _in_transaction(con, table, body)
+    log.info("replaced %s from batches: %d rows", table, rows)
+    return rows
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows in `schema.name` (for `dagster/row_count` metadata)."""
+    split_table_name(table)
+    _finish_pending(con)
+    ((rows,),) = con.execute(f"SELECT count(*) FROM {table}").fetchall()
+    return int(rows)
+
+
+def table_preview(con: duckdb.DuckDBPyConnection, table: str, limit: int = 10) -> str:
+    """The first `limit` rows of `schema.name` as a Markdown table (for asset metadata)."""
+    split_table_name(table)
+    _finish_pending(con)
+    result = con.execute(f"SELECT * FROM {table} LIMIT ?", [int(limit)])
+    columns = [d[0] for d in result.description or []]
+
+    def cell(value: object) -> str:
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(cell(c) for c in columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
+    ]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in result.fetchall()]
+    return "\n".join(lines)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not every platform lets a directory be opened.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Warehouse:
+    """The build file a run writes, the published file users read, and the lock between runs."""
+
+    def __init__(
+        self, settings: Settings, *, lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    ) -> None:
+        self.settings = settings
+        self.lock_timeout_seconds = lock_timeout_seconds
+
+    @property
+    def build_path(self) -> Path:
+        return self.settings.build_db_path
+
+    @property
+    def published_path(self) -> Path:
+        return self.settings.db_path
+
+    @property
+    def lock_path(self) -> Path:
+        return self.settings.lock_dir / WRITE_LOCK_FILE
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the cross-process writer lock; re-entrant within one thread of one process."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        # One lock object per path per process (is_singleton), so a nested writer()/publish()
+        # in the same thread re-enters instead of deadlocking on its own flock.
+        lock = filelock.FileLock(self.lock_path, is_singleton=True)
+        try:
+            lock.acquire(timeout=self.lock_timeout_seconds)
+        except filelock.Timeout as exc:
+            raise WarehouseLockTimeout(
+                f"waited {self.lock_timeout_seconds:.0f}s for the DuckDB writer lock "
+                f"{self.lock_path}: another aiwatch run is still writing {self.build_path}"
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
+    def writer(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection to the build file, the only one across processes.
+
+        Creates the `raw`, `staging` and `marts` schemas if missing; on exit checkpoints (so
+        the file alone, without its WAL, holds everything) and closes.
+        """
+        with self.write_lock():
+            self.build_path.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(self.build_path))
+            try:
+                for schema in SCHEMAS:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                yield con
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+
+    def publish(self) -> Path:
+        """Atomically make the current build file the published one; return its path.
+
+        Under the writer lock: checkpoint the build file, copy it to a temporary file beside
+        `db_path`, fsync, check that it opens read-only, then `os.replace` it onto `db_path`.
+        """
+        if not self.build_path.exists():
+            raise FileNotFoundError(
+                f"nothing to publish: the build warehouse {self.build_path} does not exist yet"
+            )
+        target = self.published_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        with self.write_lock():
+            con = duckdb.connect(str(self.build_path))
+            try:
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            try:
+                with open(self.build_path, "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst, length=16 * 1024 * 1024)
+                    dst.flush()
+                    os.fsync(dst.fileno())
+                # A copy that DuckDB cannot open must never replace a good published file.
+                check = duckdb.connect(str(tmp), read_only=True)
+                try:
+                    check.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+                finally:
+                    check.close()
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
+        _fsync_dir(target.parent)
+        log.info("published %s -> %s", self.build_path, target)
+        return target
+
+    def reader(self, path: Path | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only connection to the published file (or `path`); never takes a write lock."""
+        target = Path(path) if path is not None else self.published_path
+        if not target.exists():
+            raise FileNotFoundError(
+                f"no warehouse at {target}: run the pipeline (make run) to build and publish it"
+            )
+        return duckdb.connect(str(target), read_only=True)
