@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -224,7 +224,12 @@ class FakeServer:
             headers["Content-Encoding"] = "gzip"
         if status == 304:
             body = b""
-        sent = 0
+        to_send = body[: len(body) // 2] if fault is not None and fault.reset else body
+        # Logged before answering, so a test that has its response also sees the entry.
+        entry = LoggedRequest(arrived, handler.command, handler.path, request_headers, status,
+                              len(to_send))
+        with self._lock:
+            self.log.append(entry)
         try:
             handler.send_response(status)
             for name, value in headers.items():
@@ -232,19 +237,13 @@ class FakeServer:
             if status != 304:
                 handler.send_header("Content-Length", str(len(body)))
             handler.end_headers()
+            handler.wfile.write(to_send)
+            handler.wfile.flush()
             if fault is not None and fault.reset:
-                part = body[: len(body) // 2]
-                handler.wfile.write(part)
-                handler.wfile.flush()
-                sent = len(part)
                 handler.close_connection = True
                 handler.connection.shutdown(socket.SHUT_RDWR)
-            else:
-                handler.wfile.write(body)
-                sent = len(body)
         except OSError:
-            # The client gave up (timeout) or the fault closed the socket.
+            # The client gave up (a timeout) before the answer: nothing reached it.
             handler.close_connection = True
-        with self._lock:
-            self.log.append(LoggedRequest(arrived, handler.command, handler.path,
-                                          request_headers, status, sent))
+            with self._lock:
+                self.log[self.log.index(entry)] = replace(entry, bytes_sent=0)
