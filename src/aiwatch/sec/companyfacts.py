@@ -277,10 +277,12 @@ def _frame(cik: int, keys: _Keys, facts: list[_Fact]) -> pl.DataFrame:
         schema={"taxonomy": pl.Utf8, "concept": pl.Utf8, "unit": pl.Utf8, "n": pl.Int64},
     )
     # Repeat each (taxonomy, concept, unit) once per fact of its unit list, in order.
-    # Empty unit lists are dropped first: exploding an empty list would yield a null row.
-    row_keys = key_frame.filter(pl.col("n") > 0).select(
-        pl.col("taxonomy", "concept", "unit").repeat_by("n").explode()
-    )
+    # Each (taxonomy, concept, unit) repeated once per fact of its unit list, in order
+    # (a gather by list position measured twice as fast as repeat_by + explode).
+    positions: list[int] = []
+    for position, key in enumerate(keys):
+        positions.extend([position] * key[3])
+    row_keys = key_frame.drop("n")[positions] if positions else key_frame.drop("n").clear()
     return pl.concat([row_keys, values], how="horizontal").with_columns(
         pl.lit(cik, dtype=pl.Int64).alias("cik")
     )
@@ -299,6 +301,16 @@ def _validate(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ]
     end_before_start = pl.col("_end") < pl.col("_start")
     out_of_range = pl.col("val").abs() >= MAX_EXACT_VAL
+    any_problem = pl.any_horizontal(
+        *[pl.col(c).is_null() for c in _REQUIRED],
+        *[pl.col(d).is_not_null() & pl.col(f"_{d}").is_null() for d in _DATES],
+        end_before_start.fill_null(False),
+        out_of_range.fill_null(False),
+    )
+    if not frame.select(any_problem.any()).item():
+        # The normal case (SEC's own payloads): skip building reason and detail text per row.
+        good = frame.with_columns(**{d: pl.col(f"_{d}") for d in _DATES}).select(SCHEMA.names())
+        return good.cast(dict(SCHEMA)), pl.DataFrame(schema=REJECTS_SCHEMA)
     problems = {
         MISSING_FIELD: pl.concat_str(missing, separator=",", ignore_nulls=True),
         UNPARSEABLE_DATE: pl.concat_str(bad_dates, separator=",", ignore_nulls=True),
