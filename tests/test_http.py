@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import multiprocessing
 import time
 from collections.abc import Iterator
@@ -244,11 +245,16 @@ def test_redirects_stay_on_the_source_host(client: HttpClient, server: FakeServe
     assert fetched.key == "www.sec.gov/old/tickers.json"
 
 
-def test_api_keys_stay_out_of_cache_names_and_meta(
-    client: HttpClient, server: FakeServer, docroot: Path
+def test_api_keys_and_user_agent_stay_out_of_logs_cache_names_and_meta(
+    client: HttpClient, server: FakeServer, docroot: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     _put(docroot, "stooq.com", "/q/d/l/?s=synt.us&i=d", b"Date,Close\n2024-01-02,1.0\n")
+    server.inject("/stooq.com/*", Fault(status=503))
     fetched = client.fetch("stooq", "/q/d/l/", {"s": "synt.us", "i": "d", "apikey": "SECRET"})
+    client.fetch("sec_data", FACTS_PATH)
+    assert "/q/d/l/" in caplog.text  # urllib3 and our retry warning did log the URL ...
+    assert "SECRET" not in caplog.text and USER_AGENT not in caplog.text  # ... masked
     assert fetched.key == "stooq.com/q/d/l/@i=d&s=synt.us"
     assert "SECRET" in server.log[0].path  # it was sent ...
     assert "SECRET" not in fetched.url  # ... but neither shown nor stored

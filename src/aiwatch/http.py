@@ -16,6 +16,7 @@ import io
 import logging
 import mimetypes
 import random
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -116,6 +117,33 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _proxies_for(url: str) -> dict[str, str | None] | None:
+    """Loopback (a local test server) never goes through an HTTP(S)_PROXY from the environment;
+    everything else keeps the environment's proxies and CA bundle, as users behind one need."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host == "::1" or host.startswith("127."):
+        return {"http": None, "https": None}
+    return None
+
+
+class _RedactSecrets(logging.Filter):
+    """urllib3 logs every URL at DEBUG; mask credential parameters before anything prints."""
+
+    _pattern = re.compile(
+        r"(?i)\b(" + "|".join(sorted(rawcache.SECRET_PARAMS)) + r")=[^&\s\"']+"
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._pattern.sub(r"\1=***", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactSecrets())
+
+
 class SnapshotAdapter(BaseAdapter):
     """Answers any http(s) URL from `snapshot_dir/<raw-cache key>`: 200 with the file, 404
     when there is none. Sends an ETag (sha256) and honours If-None-Match, like a server."""
@@ -179,9 +207,6 @@ class HttpClient:
         self.settings = settings
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
-        # Proxies and .netrc from the environment would leak requests (and credentials) past
-        # the configured base URLs.
-        self.session.trust_env = False
         if settings.offline:
             adapter = SnapshotAdapter(settings.snapshot_dir)
             self.session.mount("http://", adapter)
@@ -332,7 +357,7 @@ class HttpClient:
             log.debug("rate limit %s: waited %.2f s", src.limiter_name, waited)
 
     def _redirect_allowed(self, src: Source, current: str, target: str) -> bool:
-        base = urlsplit(self.settings.sources[src.name].base_url)
+        base = urlsplit(src.base_url)
         allowed_hosts = {base.netloc.lower(), src.host.lower()}
         parts = urlsplit(target)
         downgrade = urlsplit(current).scheme == "https" and parts.scheme != "https"
@@ -372,7 +397,7 @@ class HttpClient:
             try:
                 response = self.session.get(
                     current, headers=headers, timeout=self._timeout, stream=True,
-                    allow_redirects=False,
+                    allow_redirects=False, proxies=_proxies_for(current),
                 )
             except _TRANSIENT_ERRORS as exc:
                 attempt = self._backoff(attempt, shown, None, type(exc).__name__, None)
