@@ -1,0 +1,8 @@
+-- Audit: marts.capex_growth_ttm has one row per calendar_quarter x group_name. Returns each duplicated key with its
+-- row count; no rows = pass.
+select
+    calendar_quarter, group_name,
+    count(*) as row_count
+from marts.capex_growth_ttm
+group by calendar_quarter, group_name
+having count(*) > 1
