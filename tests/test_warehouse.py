@@ -365,3 +365,33 @@ def test_publish_while_another_process_reads(settings: Settings, tmp_path: Path)
     assert set(report["fresh"]) <= {1, 2, 3, 4, 5, 6}
     with warehouse.reader() as fresh:
         assert fresh.execute("SELECT DISTINCT version FROM marts.t").fetchall() == [(6,)]
+
+
+def test_publish_drops_a_wal_left_by_someone_writing_to_the_published_file(
+    warehouse: Warehouse,
+) -> None:
+    with warehouse.writer() as con:
+        replace_table(con, "marts.t", pl.DataFrame({"v": [1]}))
+    warehouse.publish()
+    # A user opens the published file read-write, writes, and their process dies before a
+    # checkpoint: a WAL of the old file is left beside it, and DuckDB refuses to open a file
+    # with a WAL that is not its own ("WAL does not match database file").
+    crash = _run_python(
+        """
+        import os, sys, duckdb
+        con = duckdb.connect(sys.argv[1])
+        con.execute("SET wal_autocheckpoint = '1TB'")
+        con.execute("INSERT INTO marts.t VALUES (100)")
+        os._exit(0)
+        """,
+        str(warehouse.published_path),
+    )
+    assert crash.wait(timeout=60) == 0
+    wal = warehouse.published_path.with_name(warehouse.published_path.name + ".wal")
+    assert wal.exists()
+    with warehouse.writer() as con:
+        replace_table(con, "marts.t", pl.DataFrame({"v": [2]}))
+    warehouse.publish()
+    assert not wal.exists()
+    with warehouse.reader() as reader:
+        assert reader.execute("SELECT v FROM marts.t").fetchall() == [(2,)]

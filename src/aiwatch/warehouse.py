@@ -365,15 +365,35 @@ class Warehouse:
                     check.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
                 finally:
                     check.close()
+                # A WAL beside the published file belongs to the file being replaced, and
+                # DuckDB refuses to open a file whose WAL does not match it: drop it before the
+                # swap (and after, in case a writer was still appending).
+                self._drop_stale_wal()
                 os.replace(tmp, target)
+                self._drop_stale_wal()
             finally:
                 tmp.unlink(missing_ok=True)
         _fsync_dir(target.parent)
         log.info("published %s -> %s", self.build_path, target)
         return target
 
+    def _drop_stale_wal(self) -> None:
+        wal = self.published_path.with_name(self.published_path.name + ".wal")
+        if wal.exists():
+            log.warning(
+                "removing %s: the published warehouse was opened read-write and written to; "
+                "those changes are not kept (open it read-only: duckdb -readonly)",
+                wal,
+            )
+            wal.unlink(missing_ok=True)
+
     def reader(self, path: Path | None = None) -> duckdb.DuckDBPyConnection:
-        """A read-only connection to the published file (or `path`); never takes a write lock."""
+        """A read-only connection to the published file (or `path`); never takes a write lock.
+
+        Close it to see a later publish: DuckDB caches one database instance per path and
+        process, so while any connection to the path is open in this process, new ones share
+        the old (still complete) file it opened.
+        """
         target = Path(path) if path is not None else self.published_path
         if not target.exists():
             raise FileNotFoundError(
