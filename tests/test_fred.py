@@ -99,3 +99,12 @@ def test_bad_payloads_raise_with_a_reason(payload: bytes, message: str) -> None:
 def test_series_id_mismatch() -> None:
     with pytest.raises(fred.FredFormatError, match="expected 'GDP'"):
         fred.parse_fredgraph_csv(_bundled("SP500"), "GDP")
+
+
+@pytest.mark.parametrize("series_id", sorted(fred.BUNDLED_SOURCES))
+def test_bundled_copies_replay_through_the_raw_cache(series_id: str) -> None:
+    from aiwatch import rawcache
+
+    _, path = fred.BUNDLED_SOURCES[series_id]
+    cached = rawcache.read(REPO_ROOT / "snapshot", rawcache.cache_key("raw.githubusercontent.com", path))
+    assert cached is not None and cached.meta["url"].endswith(path)
