@@ -332,8 +332,11 @@ def test_two_processes_share_one_sec_rate(tmp_path: Path, server: FakeServer) ->
     assert len(arrivals) == 2 * REQUESTS_PER_PROCESS
     assert {r.path.split("/")[1] for r in server.log} == {"data.sec.gov", "www.sec.gov"}
     interval = 1 / SEC_RATE
-    # Every window of n requests spans at least (n - 1) intervals, less one interval of slack
-    # for the scheduling jitter between a booked slot and the request reaching the server.
-    for n in (2, 10, 2 * REQUESTS_PER_PROCESS):
+    # Every window of n requests spans at least (n - 1) intervals, less a slack for the delay
+    # between a booked slot and the request reaching this (busy, GIL-bound) server: tens of ms
+    # on a loaded machine. Two per-process limiters would instead put 10 requests in ~0.23 s
+    # and all 40 in ~1 s. (test_ratelimit checks the booked slots themselves, exactly.)
+    slack = 0.15
+    for n in (10, 2 * REQUESTS_PER_PROCESS):
         spans = [b - a for a, b in zip(arrivals, arrivals[n - 1:], strict=False)]
-        assert min(spans) >= (n - 2) * interval, (n, min(spans))
+        assert min(spans) >= (n - 1) * interval - slack, (n, min(spans))
