@@ -277,8 +277,7 @@ def changed_ciks(
     filings = (
         pl.concat(frames)
         .filter(
-            pl.col("cik").is_in(pl.Series(list(members), dtype=pl.Int64))
-            & pl.col("form").is_in(pl.Series(list(forms), dtype=pl.Utf8))
+            pl.col("cik").is_in(list(members)) & pl.col("form").is_in(list(forms))
         )
         .unique(["cik", "accn", "form"])
     )
