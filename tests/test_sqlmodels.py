@@ -13,7 +13,14 @@ import duckdb
 import polars as pl
 import pytest
 
-from aiwatch.sqlmodels import SqlModelError, discover, load_model, run_all, run_model
+from aiwatch.sqlmodels import (
+    SqlModelError,
+    discover,
+    discover_audits,
+    load_model,
+    run_all,
+    run_model,
+)
 from aiwatch.warehouse import replace_table
 
 
@@ -342,3 +349,41 @@ def test_only_model_folders_are_models(tmp_path: Path) -> None:
         },
     )
     assert [m.table for m in discover(sql_dir)] == ["staging.facts"]
+
+
+def test_audits_name_their_table_and_check(tmp_path: Path) -> None:
+    sql_dir = write_models(
+        tmp_path,
+        {
+            "staging/facts.sql": FACTS,
+            "marts/ttm.sql": TTM,
+            "audits/ttm__unique_key.sql": """
+                -- Audit: one row per cik. Returns duplicated keys; no rows = pass.
+                -- severity: error
+                select cik, count(*) as n from marts.ttm group by cik having count(*) > 1
+            """,
+            "audits/staging.facts__no_negative.sql": (
+                "-- Negative values.\nselect * from staging.facts where val < 0;\n"
+            ),
+        },
+    )
+    ttm_check, facts_check = discover_audits(sql_dir)  # sorted by table
+    assert (ttm_check.table, ttm_check.name, ttm_check.blocking) == (
+        "marts.ttm",
+        "unique_key",
+        True,
+    )
+    assert ttm_check.deps == ("marts.ttm",)
+    assert ttm_check.description.startswith("Audit: one row per cik.")
+    assert (facts_check.table, facts_check.name, facts_check.blocking) == (
+        "staging.facts",
+        "no_negative",
+        False,  # warns unless the header says severity: error
+    )
+    assert facts_check.sql == "select * from staging.facts where val < 0"
+
+
+def test_audit_of_an_unknown_table_is_an_error(tmp_path: Path) -> None:
+    sql_dir = write_models(tmp_path, {"audits/nothing__x.sql": "select 1"})
+    with pytest.raises(SqlModelError, match="no model nothing.sql"):
+        discover_audits(sql_dir)

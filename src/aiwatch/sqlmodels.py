@@ -262,16 +262,8 @@ def _variables(query: exp.Expression, path: Path) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def load_model(path: Path, schema: str | None = None) -> SqlModel:
-    """Read one model file; `schema` defaults to the name of the folder it is in."""
-    path = Path(path)
-    schema = schema or path.parent.name
-    name = path.stem
-    try:
-        split_table_name(f"{schema}.{name}")
-    except ValueError as exc:
-        raise SqlModelError(f"{path}: {exc}") from exc
-    text = path.read_text(encoding="utf-8")
+def _parse_one_select(path: Path, text: str) -> tuple[exp.Query, list[Token], str]:
+    """Parse a file that must hold exactly one query; return it, its tokens and its SQL."""
     try:
         statements = [
             s
@@ -290,6 +282,20 @@ def load_model(path: Path, schema: str | None = None) -> SqlModel:
     query = statements[0]
     body_tokens = [t for t in tokens if t.token_type != TokenType.SEMICOLON]
     sql = text[body_tokens[0].start : body_tokens[-1].end + 1]
+    return query, tokens, sql
+
+
+def load_model(path: Path, schema: str | None = None) -> SqlModel:
+    """Read one model file; `schema` defaults to the name of the folder it is in."""
+    path = Path(path)
+    schema = schema or path.parent.name
+    name = path.stem
+    try:
+        split_table_name(f"{schema}.{name}")
+    except ValueError as exc:
+        raise SqlModelError(f"{path}: {exc}") from exc
+    text = path.read_text(encoding="utf-8")
+    query, tokens, sql = _parse_one_select(path, text)
 
     final = _final_select(query)
     projections = final.expressions if final is not None else []
@@ -409,6 +415,80 @@ def discover(sql_dir: Path, schemas: Iterable[str] = MODEL_SCHEMAS) -> list[SqlM
             f"dependencies on tables that have no file under {sql_dir}: " + "; ".join(missing)
         )
     return _topological(models)
+
+
+# ---------------------------------------------------------------------------------------------
+# Audits: queries that return the offending rows of a table (no rows = pass)
+
+AUDITS_FOLDER = "audits"
+# An audit is blocking (its failure stops downstream assets) only when its header says so;
+# otherwise it warns, so a data quirk in one company does not hold back every mart.
+_SEVERITY = re.compile(r"^severity:\s*(error|warn)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Audit:
+    """`sql/audits/<table>__<check>.sql` (or `<schema>.<table>__<check>.sql`): one SELECT
+    returning the rows that break a rule of `table`; zero rows passes."""
+
+    table: str
+    name: str
+    path: Path
+    sql: str
+    description: str
+    blocking: bool
+    deps: tuple[str, ...] = ()
+    source: str = field(default="", repr=False)
+
+    @property
+    def code_version(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
+
+
+def _audited_table(path: Path, sql_dir: Path, stem: str) -> str:
+    if stem.count(".") == 1:
+        return stem  # already schema.table
+    for schema in reversed(MODEL_SCHEMAS):  # marts first: audits guard what users read
+        if (sql_dir / schema / f"{stem}.sql").exists():
+            return f"{schema}.{stem}"
+    raise SqlModelError(
+        f"{path}: no model {stem}.sql under {', '.join(MODEL_SCHEMAS)}; name audits "
+        "<table>__<check>.sql or <schema>.<table>__<check>.sql"
+    )
+
+
+def load_audit(path: Path, sql_dir: Path) -> Audit:
+    """Read one audit file; the table comes from the file name (`<table>__<check>`)."""
+    path = Path(path)
+    stem, sep, check = path.stem.rpartition("__")
+    if not sep or not stem or not _IDENTIFIER.fullmatch(check):
+        raise SqlModelError(f"{path}: name audits <table>__<check>.sql (check: [a-z_][a-z0-9_]*)")
+    table = _audited_table(path, sql_dir, stem)
+    try:
+        split_table_name(table)
+    except ValueError as exc:
+        raise SqlModelError(f"{path}: {exc}") from exc
+    text = path.read_text(encoding="utf-8")
+    query, _, sql = _parse_one_select(path, text)
+    description = _header_comment(text)
+    severity = _SEVERITY.search(description)
+    return Audit(
+        table=table,
+        name=check,
+        path=path,
+        sql=sql,
+        description=description,
+        blocking=bool(severity and severity.group(1).lower() == "error"),
+        deps=_dependencies(query, path),
+        source=text,
+    )
+
+
+def discover_audits(sql_dir: Path) -> list[Audit]:
+    """Every `<sql_dir>/audits/*.sql`, sorted by table and check name."""
+    folder = Path(sql_dir) / AUDITS_FOLDER
+    audits = [load_audit(path, Path(sql_dir)) for path in sorted(folder.glob("*.sql"))]
+    return sorted(audits, key=lambda a: (a.table, a.name))
 
 
 # ---------------------------------------------------------------------------------------------

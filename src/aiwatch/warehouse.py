@@ -377,6 +377,13 @@ class Warehouse:
         log.info("published %s -> %s", self.build_path, target)
         return target
 
+    # Metadata helpers as methods too, for callers that hold a Warehouse.
+    def row_count(self, con: duckdb.DuckDBPyConnection, table: str) -> int:
+        return row_count(con, table)
+
+    def table_preview(self, con: duckdb.DuckDBPyConnection, table: str, limit: int = 10) -> str:
+        return table_preview(con, table, limit)
+
     def _drop_stale_wal(self) -> None:
         wal = self.published_path.with_name(self.published_path.name + ".wal")
         if wal.exists():
