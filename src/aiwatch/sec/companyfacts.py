@@ -14,8 +14,10 @@ best of several runs), against bare `orjson.loads` of the same bytes (~21 ms, th
 - msgspec skeleton with `Raw` unit lists, re-joined and read by `pl.read_json`: ~27 ms;
 - `orjson.loads` then `pl.DataFrame(list_of_dicts)`: ~36 ms;
 - DuckDB `from_json` with a MAP structure and three `unnest`s: ~116 ms.
-(`operator.attrgetter` over structs was 4x slower than plain list comprehensions.)
-`benchmarks/bench_parse.py` re-measures this against the orjson floor.
+(`operator.attrgetter` over structs was 4x slower than plain list comprehensions; Polars'
+own `read_ndjson` on re-joined fact bytes took ~14 ms for the rows alone.)
+edgartools (`EntityFactsParser` + `to_dataframe`, pandas) took ~215 ms on the same payload, 6-9x
+slower. `benchmarks/bench_parse.py` re-measures all of this against the orjson floor.
 
 Typed decoding also validates: a wrong JSON type anywhere makes the fast decode fail, and
 only then does the slower path run, which checks each unit list and, within a bad list, each
