@@ -21,6 +21,7 @@ from aiwatch.settings import Settings
 from aiwatch.warehouse import (
     Warehouse,
     WarehouseLockTimeout,
+    record_rejects,
     replace_table,
     replace_table_from_batches,
     row_count,
@@ -395,3 +396,24 @@ def test_publish_drops_a_wal_left_by_someone_writing_to_the_published_file(
     assert not wal.exists()
     with warehouse.reader() as reader:
         assert reader.execute("SELECT v FROM marts.t").fetchall() == [(2,)]
+
+
+def test_record_rejects_replaces_one_tables_rejects(warehouse: Warehouse) -> None:
+    # Synthetic rejects in two parsers' shapes.
+    facts_rejects = pl.DataFrame(
+        {"cik": [1], "concept": ["Revenues"], "reason": ["unparseable_date"], "source": ["a.json"]}
+    )
+    other = pl.DataFrame({"line": [3], "reason": ["bad CIK '12x45'"]})
+    with warehouse.writer() as con:
+        assert record_rejects(con, "raw.sec_companyfacts", [facts_rejects, facts_rejects]) == 2
+        assert record_rejects(con, "raw.sp500_membership", other) == 1
+        assert record_rejects(con, "raw.sec_companyfacts", [facts_rejects]) == 1
+        rows = con.execute(
+            "SELECT table_name, source, reason, record->>'concept' FROM raw.rejects ORDER BY 1"
+        ).fetchall()
+        assert rows == [
+            ("raw.sec_companyfacts", "a.json", "unparseable_date", "Revenues"),
+            ("raw.sp500_membership", None, "bad CIK '12x45'", None),
+        ]
+        assert record_rejects(con, "raw.sp500_membership", []) == 0
+        assert row_count(con, "raw.rejects") == 1

@@ -239,6 +239,65 @@ def replace_table_from_batches(
     return rows
 
 
+REJECTS_TABLE = "raw.rejects"
+_REJECTS_COMMENT = (
+    "Payload rows a parser refused, per target table (replaced at each load of that table): "
+    "reason is the first problem, detail all of them, record the whole refused row as JSON"
+)
+
+
+def _rejects_frame(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    def text_column(name: str) -> pl.Expr:
+        if name in frame.columns:
+            return pl.col(name).cast(pl.String)
+        return pl.lit(None, dtype=pl.String)
+
+    return frame.select(
+        pl.lit(table).alias("table_name"),
+        text_column("source").alias("source"),
+        text_column("reason").alias("reason"),
+        text_column("detail").alias("detail"),
+        # Each parser's rejects have their own columns; JSON keeps them all in one table.
+        pl.struct(pl.all()).struct.json_encode().alias("record"),
+    )
+
+
+def record_rejects(
+    con: duckdb.DuckDBPyConnection, table: str, rejects: Iterable[pl.DataFrame] | pl.DataFrame
+) -> int:
+    """Replace `table`'s rows in `raw.rejects` with `rejects` (any columns; `source`, `reason`
+    and `detail` are lifted out when present), in one transaction; return the count."""
+    split_table_name(table)
+    frames = [rejects] if isinstance(rejects, pl.DataFrame) else list(rejects)
+    parts = [_rejects_frame(table, f) for f in frames if f.height]
+    combined = (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(
+            schema={c: pl.String for c in ("table_name", "source", "reason", "detail", "record")}
+        )
+    )
+    with _registered(con, combined) as view:
+
+        def body() -> None:
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (table_name VARCHAR, "
+                "source VARCHAR, reason VARCHAR, detail VARCHAR, record JSON, "
+                "recorded_at TIMESTAMP WITH TIME ZONE)"
+            )
+            con.execute(f"DELETE FROM {REJECTS_TABLE} WHERE table_name = ?", [table])
+            con.execute(
+                f"INSERT INTO {REJECTS_TABLE} SELECT table_name, source, reason, detail, "
+                f"record::JSON, current_timestamp FROM {view}"
+            )
+            _apply_comments(con, REJECTS_TABLE, _REJECTS_COMMENT, None)
+
+        _in_transaction(con, REJECTS_TABLE, body)
+    if combined.height:
+        log.warning("%d rejected rows for %s recorded in %s", combined.height, table, REJECTS_TABLE)
+    return combined.height
+
+
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Rows in `schema.name` (for `dagster/row_count` metadata)."""
     split_table_name(table)
