@@ -147,9 +147,7 @@ def _parse(payload: bytes, first_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse an index whose first column is `first_col` ("form" or "company")."""
     lines = _decode(payload).splitlines()
     # The rule sits under the header, a dozen lines in; look a little further for safety.
-    rule_at = next(
-        (i for i, line in enumerate(lines[:100]) if line.startswith(_RULE_PREFIX)), None
-    )
+    rule_at = next((i for i, line in enumerate(lines[:100]) if line.startswith(_RULE_PREFIX)), None)
     if rule_at is None:
         raise DailyIndexError("not an EDGAR index: no dashed rule under a header")
     second_col = "company" if first_col == "form" else "form"
@@ -276,9 +274,7 @@ def changed_ciks(
         return pl.DataFrame(schema=CHANGED_SCHEMA)
     filings = (
         pl.concat(frames)
-        .filter(
-            pl.col("cik").is_in(list(members)) & pl.col("form").is_in(list(forms))
-        )
+        .filter(pl.col("cik").is_in(list(members)) & pl.col("form").is_in(list(forms)))
         .unique(["cik", "accn", "form"])
     )
     return (
