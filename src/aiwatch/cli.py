@@ -363,7 +363,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     for column in ("source", "host", "responses", "newest", "age", "basis", "state"):
         sources.add_column(column)
     stale_names = []
-    for fresh in source_freshness(settings):
+    # A full S&P 500 cache holds thousands of responses: show that work is under way.
+    with console.status("reading the raw cache…"):
+        freshness = source_freshness(settings)
+    for fresh in freshness:
         if fresh.newest is None:
             state = Text("never fetched", style="yellow")
         elif fresh.is_stale(now):
