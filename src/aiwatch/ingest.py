@@ -9,25 +9,20 @@ downloads alone: a company whose fetch fails today keeps the rows of its last go
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import polars as pl
 
-from aiwatch import membership, seeds
-from aiwatch.http import FetchError, Fetched, HttpClient, NotFoundError
+from aiwatch import fred, membership, prices, seeds, warehouse
+from aiwatch.http import Fetched, FetchError, HttpClient, NotFoundError
 from aiwatch.sec import companyfacts, submissions, tickers
 from aiwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-# Public CSVs of the two membership projects (see snapshot/SOURCES.md).
-CONSTITUENTS_PATH = "/datasets/s-and-p-500-companies/main/data/constituents.csv"
-FJA_CURRENT_PATH = "/fja05680/sp500/master/sp500.csv"
-FJA_INTERVALS_PATH = "/fja05680/sp500/master/sp500_ticker_start_end.csv"
-FJA_CHANGES_PATH = "/fja05680/sp500/master/sp500_changes_since_2019.csv"
 
 
 @dataclass
@@ -84,7 +79,7 @@ def load_sec_tickers(client: HttpClient, wh: Warehouse) -> LoadResult:
     result.count(fetched)
     frame = tickers.parse(fetched.body)
     with wh.writer() as con:
-        result.rows = wh.replace_table(
+        result.rows = warehouse.replace_table(
             con, result.table, frame,
             comment=f"SEC company_tickers.json: one row per listed ticker ({fetched.url})",
         )
@@ -95,25 +90,25 @@ def load_sp500_membership(client: HttpClient, wh: Warehouse) -> LoadResult:
     """Point-in-time S&P 500 membership intervals → `raw.sp500_membership`."""
     result = LoadResult("raw.sp500_membership")
     docs = {}
-    for path in (CONSTITUENTS_PATH, FJA_CURRENT_PATH, FJA_INTERVALS_PATH, FJA_CHANGES_PATH):
+    for path in (membership.CONSTITUENTS_PATH, membership.FJA_CURRENT_PATH, membership.INTERVALS_PATH, membership.CHANGES_PATH):
         fetched = client.fetch("membership", path)
         result.count(fetched)
         docs[path] = fetched
     with wh.writer() as con:
         sec_tickers = con.sql("select cik, ticker, title from raw.sec_tickers").pl()
     constituent_lists = []
-    for path in (CONSTITUENTS_PATH, FJA_CURRENT_PATH):
+    for path in (membership.CONSTITUENTS_PATH, membership.FJA_CURRENT_PATH):
         frame, rejected = membership.parse_constituents(docs[path].body)
         result.rejects += rejected.height
         constituent_lists.append((frame, _as_of(docs[path].meta), docs[path].url))
-    intervals, rejected_intervals = membership.parse_intervals(docs[FJA_INTERVALS_PATH].body)
-    changes, rejected_changes = membership.parse_changes(docs[FJA_CHANGES_PATH].body)
+    intervals, rejected_intervals = membership.parse_intervals(docs[membership.INTERVALS_PATH].body)
+    changes, rejected_changes = membership.parse_changes(docs[membership.CHANGES_PATH].body)
     result.rejects += rejected_intervals.height + rejected_changes.height
     frame = membership.build_membership(intervals, changes, constituent_lists, sec_tickers)
     unmapped = frame.filter(pl.col("cik").is_null())["ticker"].unique().sort().to_list()
     result.notes.append(f"{len(unmapped)} tickers without a CIK (kept, not counted by CIK)")
     with wh.writer() as con:
-        result.rows = wh.replace_table(
+        result.rows = warehouse.replace_table(
             con, result.table, frame,
             comment="S&P 500 membership intervals per ticker, point in time (fja05680/sp500 and "
             "datasets/s-and-p-500-companies); end_date NULL = member as of as_of",
@@ -126,7 +121,7 @@ def load_seed(wh: Warehouse, name: str, comment: str) -> LoadResult:
     result = LoadResult(f"raw.{name}")
     frame = seeds.load_seed(wh.settings.data_dir / f"{name}.csv")
     with wh.writer() as con:
-        result.rows = wh.replace_table(con, result.table, frame, comment=comment)
+        result.rows = warehouse.replace_table(con, result.table, frame, comment=comment)
     return result
 
 
@@ -190,19 +185,24 @@ def load_sec_companyfacts(client: HttpClient, wh: Warehouse, ciks: Sequence[int]
             cached = client.cached("sec_data", path)
             if cached is None:
                 continue
-            good, bad = companyfacts.parse_with_rejects(cached.body)
+            try:
+                good, bad = companyfacts.parse_with_rejects(cached.body)
+            except companyfacts.CompanyfactsError as exc:
+                # One unreadable payload costs that company, not the whole table.
+                result.failed[f"CIK{cik:010d}"] = str(exc)
+                continue
             if bad.height:
                 rejects.append(bad.with_columns(pl.lit(str(cached.path)).alias("source")))
             yield good
 
     with wh.writer() as con:
-        result.rows = wh.replace_table_from_batches(
+        result.rows = warehouse.replace_table_from_batches(
             con, result.table, companyfacts.SCHEMA, batches(),
             comment="SEC XBRL companyfacts, long form: one row per fact as filed (comparatives "
             "repeat; fy/fp describe the filing, not the period). No dedup here.",
         )
         result.rejects = sum(frame.height for frame in rejects)
-        wh.record_rejects(con, result.table, rejects)
+        warehouse.record_rejects(con, result.table, rejects)
     return result
 
 
@@ -240,9 +240,217 @@ def load_sec_filings(
                     yield submissions.parse(page_cached.body, cik=cik)
 
     with wh.writer() as con:
-        result.rows = wh.replace_table_from_batches(
+        result.rows = warehouse.replace_table_from_batches(
             con, result.table, submissions.SCHEMA, batches(),
             comment="EDGAR filing index per company (submissions API): form, filing and report "
             "dates, accession, fiscal year end",
         )
     return result
+
+
+# =============================================================================================
+# Market and macro: daily prices (Yahoo chart, Stooq, the bundled CSV) and FRED series.
+# =============================================================================================
+
+# The S&P 500 index itself, for the index's own level next to the members' market caps.
+INDEX_SYMBOLS: tuple[str, ...] = ("^GSPC",)
+# Series the marts read: nominal GDP (quarterly, $bn SAAR), private fixed investment in
+# information processing equipment and software ($bn SAAR), and the index's daily close.
+FRED_SERIES: tuple[str, ...] = ("GDP", "A679RC1Q027SBEA", "SP500")
+PRICE_SOURCES = ("yahoo", "stooq")
+
+_PRICES_COMMENT = (
+    "Daily prices per symbol (S&P 500 members and indexes): close AS TRADED (split-unadjusted, "
+    "for market cap = close x shares), adj_close as the source gives it, split ratio on split "
+    "days. Sources: Yahoo v8 chart, Stooq CSV, or offline the bundled thndar/mag7-intel-"
+    "lakehouse CSV (snapshot/SOURCES.md)"
+)
+_FRED_COMMENT = (
+    "FRED series, long form: series_id, date, value (NULL where FRED published the date "
+    "without a number). Source: fred.stlouisfed.org/graph/fredgraph.csv, offline the bundled "
+    "copies (snapshot/SOURCES.md)"
+)
+
+
+def price_symbols(wh: Warehouse, window_start: date) -> list[str]:
+    """Tickers to price: every S&P 500 member since `window_start`, the Mag7 listings (GOOG
+    too), and the index. Membership tickers are kept as the index spells them (`BRK.B`)."""
+    with wh.writer() as con:
+        rows = con.execute(
+            """
+            select distinct ticker from raw.sp500_membership
+            where ticker is not null and (end_date is null or end_date >= ?)
+            union
+            select distinct ticker from raw.mag7
+            order by 1
+            """,
+            [window_start],
+        ).fetchall()
+    return [str(r[0]) for r in rows] + [s for s in INDEX_SYMBOLS if s not in {r[0] for r in rows}]
+
+
+def yahoo_symbol(ticker: str) -> str:
+    """Yahoo spells class shares with a dash (`BRK-B`); indexes keep their caret."""
+    return ticker.replace(".", "-")
+
+
+def _stored_price_days(wh: Warehouse) -> pl.DataFrame:
+    """raw.prices_daily as stored (empty with PRICE_SCHEMA when the table does not exist)."""
+    with wh.writer() as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw' and table_name = 'prices_daily'"
+        ).fetchone()
+        if not exists or not exists[0]:
+            return pl.DataFrame(schema=prices.PRICE_SCHEMA)
+        return con.sql("select * from raw.prices_daily").pl().cast(prices.PRICE_SCHEMA)  # type: ignore[arg-type]
+
+
+def load_prices(
+    client: HttpClient,
+    wh: Warehouse,
+    symbols: Sequence[str],
+    *,
+    source: str = "yahoo",
+    end: date | None = None,
+) -> LoadResult:
+    """Daily prices of `symbols` → `raw.prices_daily` (PRICE_SCHEMA, close as traded).
+
+    Offline: the bundled CSV, replayed through the client like any download, un-adjusted with
+    data/splits.csv; symbols it lacks (every member but the Mag7, GOOG, ^GSPC) are `missing`.
+    Live: one request per symbol to `source` ('yahoo', or 'stooq' with AIWATCH_STOOQ_API_KEY),
+    asking only for the days after the symbol's last stored day up to `end` (default today,
+    UTC); the client paces requests at the Source's rate and backs off on 429. Rows already
+    stored are kept (closes as traded do not change when a later split happens) and a day
+    fetched again replaces its stored row. A symbol that fails keeps its stored rows.
+    """
+    result = LoadResult("raw.prices_daily")
+    settings = client.settings
+    splits = prices.load_splits(settings.data_dir / "splits.csv")
+    wanted = list(dict.fromkeys(symbols))
+    if settings.offline:
+        source_name, path = prices.BUNDLED_SOURCES["AAPL"]
+        fetched = client.fetch(source_name, path)
+        result.count(fetched)
+        bundled = prices.parse_bundled_csv(fetched.body, splits)
+        frame = bundled.filter(pl.col("symbol").is_in(wanted))
+        have = set(frame["symbol"].unique().to_list())
+        result.missing = [s for s in wanted if s not in have]
+        result.notes.append(
+            f"offline: {len(have)} of {len(wanted)} symbols priced from the bundled file "
+            f"({fetched.url})"
+        )
+    else:
+        if source not in PRICE_SOURCES:
+            raise ValueError(f"unknown price source {source!r}; choose one of {PRICE_SOURCES}")
+        if source == "stooq" and not settings.stooq_api_key:
+            raise prices.PriceSourceError(
+                f"price source 'stooq' chosen but {prices.STOOQ_KEY_ENV} is not set: Stooq "
+                "requires an API key since about March 2026 (or use the default, yahoo)"
+            )
+        stored = _stored_price_days(wh).filter(pl.col("symbol").is_in(wanted))
+        last_day = dict(stored.group_by("symbol").agg(pl.col("date").max()).iter_rows())
+        end = end or datetime.now(UTC).date()
+        fresh = [
+            frame
+            for symbol in wanted
+            if (frame := _fetch_prices(client, result, source, symbol, last_day.get(symbol),
+                                       end, splits)) is not None
+        ]
+        new_rows = pl.concat(fresh) if fresh else pl.DataFrame(schema=prices.PRICE_SCHEMA)
+        # A day fetched again (a revised close) replaces the stored one.
+        frame = pl.concat([
+            stored.join(new_rows.select("symbol", "date"), on=["symbol", "date"], how="anti"),
+            new_rows,
+        ])
+        up_to_date = [s for s in wanted if last_day.get(s) is not None and last_day[s] >= end]
+        if up_to_date:
+            result.notes.append(f"{len(up_to_date)} symbols already stored up to {end}")
+    frame = frame.sort("symbol", "date")
+    with wh.writer() as con:
+        result.rows = warehouse.replace_table(con, result.table, frame, comment=_PRICES_COMMENT)
+    return result
+
+
+def _fetch_prices(
+    client: HttpClient, result: LoadResult, source: str, symbol: str, last_day: date | None,
+    end: date, splits: pl.DataFrame,
+) -> pl.DataFrame | None:
+    """New rows of one symbol (after `last_day`), or None when current, missing or failed."""
+    start = last_day + timedelta(days=1) if last_day else client.settings.window_start
+    if start > end:
+        return None
+    try:
+        if source == "yahoo":
+            path, params = prices.yahoo_chart_path(yahoo_symbol(symbol), start, end)
+            fetched = client.fetch("prices", path, params, validate=_yahoo_chart)
+            frame = prices.parse_yahoo_chart(fetched.body)
+        else:
+            path, params = prices.stooq_path(symbol, client.settings.stooq_api_key)
+            # Stooq's d1/d2 (YYYYMMDD, inclusive) bound the answer to the days we lack.
+            params = {**params, "d1": start.strftime("%Y%m%d"), "d2": end.strftime("%Y%m%d")}
+            fetched = client.fetch("stooq", path, params)
+            frame = prices.parse_stooq_csv(fetched.body, symbol, splits)
+    except NotFoundError:
+        result.missing.append(symbol)
+        return None
+    except (FetchError, prices.PriceSourceError) as exc:
+        result.failed[symbol] = str(exc)
+        log.warning("%s: keeping the stored prices: %s", symbol, exc)
+        return None
+    result.count(fetched)
+    # Rows carry the ticker as the index spells it (BRK.B), whatever the source calls it.
+    return frame.with_columns(symbol=pl.lit(symbol)).filter(
+        (pl.col("date") >= start) & (pl.col("date") <= end)
+    )
+
+
+def _yahoo_chart(body: bytes) -> None:
+    """Refuse a chart error object or a non-chart body before it enters the raw cache."""
+    prices.parse_yahoo_chart(body)
+
+
+def load_fred(client: HttpClient, wh: Warehouse, series_ids: Sequence[str]) -> LoadResult:
+    """FRED series → `raw.fred_series` (series_id, date, value), full history each.
+
+    Live: `fredgraph.csv?id=…` (no key). Offline: the bundled copy of each series
+    (`aiwatch.fred.BUNDLED_SOURCES`), replayed through the client. A series whose download
+    fails keeps its last good cached copy; both CSV dialects (observation_date / DATE) parse.
+    """
+    result = LoadResult("raw.fred_series")
+    offline = client.settings.offline
+    located: dict[str, tuple[str, str, dict[str, str] | None]] = {}
+    for series_id in dict.fromkeys(series_ids):
+        if offline:
+            if series_id not in fred.BUNDLED_SOURCES:
+                result.missing.append(series_id)
+                continue
+            source_name, path = fred.BUNDLED_SOURCES[series_id]
+            located[series_id] = (source_name, path, None)
+        else:
+            path, params = fred.fredgraph_path(series_id)
+            located[series_id] = ("fred", path, params)
+    frames: list[pl.DataFrame] = []
+    for series_id, (source_name, path, params) in located.items():
+        try:
+            result.count(client.fetch(source_name, path, params, validate=_fred_csv(series_id)))
+        except NotFoundError:
+            result.missing.append(series_id)
+            continue
+        except FetchError as exc:
+            result.failed[series_id] = str(exc)
+            log.warning("FRED %s: keeping the last good copy: %s", series_id, exc)
+        cached = client.cached(source_name, path, params)
+        if cached is not None:
+            frames.append(fred.parse_fredgraph_csv(cached.body, series_id))
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=fred.FRED_SCHEMA)
+    with wh.writer() as con:
+        result.rows = warehouse.replace_table(con, result.table, frame, comment=_FRED_COMMENT)
+    return result
+
+
+def _fred_csv(series_id: str) -> Callable[[bytes], None]:
+    def validate(body: bytes) -> None:
+        fred.parse_fredgraph_csv(body, series_id)
+
+    return validate
