@@ -60,7 +60,7 @@ def _coverage_check(table: str) -> dg.AssetChecksDefinition:
         settings: Settings = aiwatch.settings()
         wh = aiwatch.warehouse()
         with wh.writer() as con:
-            row = con.sql(
+            row = con.execute(
                 f"select {period}, {members}, {reporting} from {table} "
                 f"where {reporting} > 0 order by {period} desc limit 1"
             ).fetchone()

@@ -50,7 +50,7 @@ def build_model_asset(model: sqlmodels.SqlModel) -> dg.AssetsDefinition:
             }
             if model.table in HEADLINES:
                 label, query = HEADLINES[model.table]
-                row = con.sql(query).fetchone()
+                row = con.execute(query).fetchone()
                 if row is not None and row[0] is not None:
                     metadata[label] = dg.MetadataValue.float(float(row[0]))
         return dg.MaterializeResult(metadata=metadata)

@@ -3,9 +3,13 @@ raw cache, and replaces one `raw.*` table. The library does the work (`aiwatch.i
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 import dagster as dg
 
 from aiwatch import ingest
+from aiwatch.settings import REPO_ROOT
 from pipelines.metadata import load_metadata
 from pipelines.resources import AiwatchResource
 
@@ -40,15 +44,43 @@ def sp500_membership(aiwatch: AiwatchResource) -> dg.MaterializeResult:
         return _result(ingest.load_sp500_membership(client, aiwatch.warehouse()), aiwatch)
 
 
-@dg.asset(key=["raw", "mag7"], group_name="seeds", kinds={"duckdb", "csv"})
-def mag7(aiwatch: AiwatchResource) -> dg.MaterializeResult:
-    """The Magnificent Seven (Apple, Microsoft, NVIDIA, Alphabet, Amazon, Meta, Tesla): one row
-    per listed ticker with its CIK and a source, from `data/mag7.csv`."""
-    result = ingest.load_seed(
-        aiwatch.warehouse(), "mag7",
-        "The Magnificent Seven: one row per listed ticker (Alphabet twice), from data/mag7.csv",
+# Curated seeds in data/ (each row sourced; data/README.md says what each is): asset raw/<stem>.
+SEED_DESCRIPTIONS = {
+    "mag7": "The Magnificent Seven (Apple, Microsoft, NVIDIA, Alphabet, Amazon, Meta, Tesla): one "
+    "row per listed ticker (Alphabet twice) with its CIK and a source, from data/mag7.csv.",
+    "hyperscalers": "The hyperscalers whose capex the AI-capex-vs-GDP mart sums (MSFT, AMZN, "
+    "GOOGL, META, ORCL), each with the reason and a source, from data/hyperscalers.csv.",
+    "ai_basket": "The configurable 'AI-related' basket for return contribution (JPMorgan's basket "
+    "is not public: a documented approximation), from data/ai_basket.csv.",
+    "splits": "Stock splits of the Mag7 since 2020, to turn split-adjusted closes into prices as "
+    "traded, from data/splits.csv.",
+    "deals": "Publicly reported AI deals (investor→investee, customer→supplier), one row per "
+    "relationship with amount, date and source URL, from data/deals.csv.",
+    "claims": "The claims of the source article, one row each with the cited figure, who is "
+    "cited and the metric that recomputes it, from data/claims.csv.",
+}
+
+
+def build_seed_asset(name: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", name],
+        group_name="seeds",
+        kinds={"duckdb", "csv"},
+        description=description,
+        code_version=_file_hash(REPO_ROOT / "data" / f"{name}.csv"),
     )
-    return _result(result, aiwatch)
+    def _seed(aiwatch: AiwatchResource) -> dg.MaterializeResult:
+        return _result(ingest.load_seed(aiwatch.warehouse(), name, description), aiwatch)
+
+    return _seed
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+seed_assets = [build_seed_asset(name, text) for name, text in SEED_DESCRIPTIONS.items()]
+mag7 = seed_assets[0]
 
 
 @dg.asset(key=["raw", "sec_companyfacts"], deps=[sp500_membership, mag7], group_name="sec",
@@ -77,4 +109,4 @@ def sec_filings(aiwatch: AiwatchResource) -> dg.MaterializeResult:
         )
 
 
-raw_assets = [sec_tickers, sp500_membership, mag7, sec_companyfacts, sec_filings]
+raw_assets = [sec_tickers, sp500_membership, sec_companyfacts, sec_filings, *seed_assets]

@@ -293,6 +293,6 @@ def load_splits(path: Path | None = None) -> pl.DataFrame:
     seed = load_seed(path or REPO_ROOT / "data" / "splits.csv")
     return seed.select(
         symbol="symbol",
-        date=pl.col("date").str.to_date("%Y-%m-%d"),
+        date=pl.col("date").cast(pl.Date),
         split_ratio=pl.col("numerator").cast(pl.Float64) / pl.col("denominator").cast(pl.Float64),
     )

@@ -16,10 +16,11 @@ class SeedError(ValueError):
 
 
 def load_seed(path: Path | str) -> pl.DataFrame:
-    """Read a seed CSV as strings (columns cast by the caller) and check that every row has a
-    non-empty `source`. Raises SeedError naming the file, the line and the row."""
+    """Read a seed CSV and check that every row has a non-empty `source`. Types are inferred
+    from the whole file (CIKs as integers, ISO dates as dates, amounts as numbers), so the raw
+    table joins with SEC data without casts. Raises SeedError naming the file, line and row."""
     path = Path(path)
-    frame = pl.read_csv(path, infer_schema=False, comment_prefix="#")
+    frame = pl.read_csv(path, infer_schema_length=None, try_parse_dates=True, comment_prefix="#")
     if "source" not in frame.columns:
         raise SeedError(f"{path.name}: no 'source' column (header {frame.columns})")
     blank = frame.with_row_index("_line", offset=2).filter(

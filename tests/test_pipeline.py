@@ -1,0 +1,98 @@
+"""The Dagster code location end to end: the asset graph, the schedule, and a full in-process
+materialization against the local fake server serving the bundled snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from fakeserver import FakeServer
+from small_universe import small_docroot
+
+from aiwatch.settings import Settings
+
+# The graph users see in the UI. A change here is a change to the product: review it.
+EXPECTED_RAW_ASSETS = {
+    "raw/sec_tickers",
+    "raw/sp500_membership",
+    "raw/mag7",
+    "raw/sec_companyfacts",
+    "raw/sec_filings",
+}
+
+
+@pytest.fixture
+def live_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A 'live' run (user agent set, not offline) whose base URLs point at the fake server,
+    which serves the real snapshot with membership cut to a dozen tickers."""
+    with FakeServer(small_docroot(tmp_path / "docroot")) as server:
+        env = {
+            **server.env(),
+            "AIWATCH_HOME": str(tmp_path / "home"),
+            "AIWATCH_SEC_USER_AGENT": "aiwatch-tests tests@example.com",
+            # The test of the limit itself runs at the real rate; this one only needs speed.
+            "AIWATCH_SEC_RATE": "100",
+        }
+        monkeypatch.delenv("AIWATCH_OFFLINE", raising=False)
+        monkeypatch.delenv("AIWATCH_DB", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        yield server, Settings.from_env(env)
+
+
+def _defs() -> dg.Definitions:
+    from pipelines.definitions import defs
+
+    return defs
+
+
+def test_asset_graph_has_the_raw_assets_and_one_asset_per_sql_file() -> None:
+    defs = _defs()
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert EXPECTED_RAW_ASSETS <= keys
+    sql_dir = Settings.from_env({}).sql_dir
+    for path in [*sql_dir.glob("staging/*.sql"), *sql_dir.glob("marts/*.sql")]:
+        assert f"{path.parent.name}/{path.stem}" in keys
+    assert "warehouse/published" in keys
+
+
+def test_daily_schedule_runs_everything_and_starts_running() -> None:
+    schedule = _defs().resolve_schedule_def("daily_refresh_schedule")
+    assert schedule.cron_schedule == "0 9 * * *"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_full_materialization_against_the_fake_server_fills_raw_tables(live_env) -> None:
+    server, settings = live_env
+    defs = _defs()
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks], resources=defs.resources
+    )
+    assert result.success
+    assert any(entry.headers.get("User-Agent") == settings.sec_user_agent for entry in server.log)
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        counts = dict(
+            con.execute(
+                "select schema_name || '.' || table_name, estimated_size from duckdb_tables()"
+            ).fetchall()
+        )
+        assert con.execute("select count(*) from raw.sec_tickers").fetchone()[0] > 9000
+        assert con.execute("select count(distinct cik) from raw.sec_companyfacts").fetchone()[0] == 8
+        # Apple's FY2024 net income as filed in its 10-K (accession 0000320193-24-000123).
+        assert con.execute(
+            "select count(*) from raw.sec_companyfacts where cik = 320193 and concept = "
+            "'NetIncomeLoss' and \"end\" = date '2024-09-28' and val = 93736000000"
+        ).fetchone()[0] >= 1
+    assert {"raw.sec_tickers", "raw.sp500_membership", "raw.mag7", "raw.sec_companyfacts",
+            "raw.sec_filings", "marts.mag7_earnings_share", "marts.capex_growth"} <= set(counts)
+    checks = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+    # Every mart's key is unique; on a dozen companies the coverage check must fail, loudly.
+    assert checks[("marts/mag7_earnings_share", "unique_key")]
+    assert checks[("marts/fundamentals_quarterly", "unique_key")]
+    assert not checks[("marts/mag7_earnings_share", "coverage")]
