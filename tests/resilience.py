@@ -142,7 +142,7 @@ def run_full_load(
         stage("sec_filings")
         with wh.writer() as con:
             report.models = sqlmodels.run_all(
-                con, sqlmodels.discover(settings.sql_dir),
+                con, runnable_models(con, settings),
                 {"window_start": settings.window_start, "base_date": settings.base_date},
             )
         stage("models")
@@ -153,6 +153,18 @@ def run_full_load(
         wh.publish()
         report.publishes += 1
     return report
+
+
+def runnable_models(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[sqlmodels.SqlModel]:
+    """The models whose raw inputs this run loads (prices and FRED are not loaded here: models
+    reading them are left out, with their dependants), in dependency order."""
+    present = set(tables(con))
+    runnable: list[sqlmodels.SqlModel] = []
+    for model in sqlmodels.discover(settings.sql_dir):
+        if all(dep in present for dep in model.deps):
+            runnable.append(model)
+            present.add(model.table)
+    return runnable
 
 
 # -- what a run leaves behind ------------------------------------------------------------------

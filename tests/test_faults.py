@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fakeserver import Fault, FakeServer
+from fakeserver import FakeServer, Fault
 from resilience import (
     APPLE,
     COMPANYFACTS_KEY,
@@ -71,7 +71,7 @@ def faulty(baseline: Baseline, tmp_path: Path) -> Iterator[tuple[FakeServer, Set
         yield server, live_settings(server.env(), tmp_path / "home")
 
 
-def _load(settings: Settings, baseline: Baseline, **client_kwargs: object
+def _load(settings: Settings, baseline: Baseline
           ) -> ingest.LoadResult:
     with fast_client(settings) as client:
         return ingest.load_sec_companyfacts(client, Warehouse(settings), baseline.ciks)

@@ -70,6 +70,11 @@ class UserAgentMissingError(FetchError):
     """An SEC call without a declared User-Agent: refused before any request is sent."""
 
 
+class UnsafeUrlError(FetchError):
+    """A URL whose path could name a file outside the raw cache (`..`, `%2F`, NUL, ...): refused
+    before any request, so a hostile value (a page name in a payload) costs one fetch only."""
+
+
 class InvalidPayloadError(FetchError):
     """A body the caller's validator refused; the previous cached copy was kept."""
 
@@ -226,9 +231,14 @@ class HttpClient:
     def cached(
         self, source: str, path: str, params: Mapping[str, str] | None = None
     ) -> rawcache.CachedResponse | None:
-        """The valid raw-cache copy for this URL, without any request."""
+        """The valid raw-cache copy for this URL, without any request; None also for a URL that
+        can have no cache file (unsafe path: `fetch` refused it with UnsafeUrlError)."""
         src = self._source(source)
-        return rawcache.read(self.raw_dir, rawcache.cache_key(src.host, path, params))
+        try:
+            key = rawcache.cache_key(src.host, path, params)
+        except rawcache.UnsafePathError:
+            return None
+        return rawcache.read(self.raw_dir, key)
 
     def fetch(
         self,
@@ -244,13 +254,16 @@ class HttpClient:
         A cached copy is revalidated (304: nothing downloaded, `not_modified=True`). `validate`
         may raise to refuse a body: it is then kept under `raw/_rejected/` and the good copy
         stays. Raises NotFoundError (404 / not in snapshot), UserAgentMissingError,
-        InvalidPayloadError, or FetchError once retries are spent.
+        UnsafeUrlError, InvalidPayloadError, or FetchError once retries are spent.
         """
         src = self._source(source)
         offline = self.settings.offline
-        key = rawcache.cache_key(src.host, path, params)
         url = self._url(src, path, params)
         shown = redact_url(url)
+        try:
+            key = rawcache.cache_key(src.host, path, params)
+        except rawcache.UnsafePathError as exc:
+            raise UnsafeUrlError(f"refusing to fetch {shown}: {exc}", url=shown) from exc
         if src.needs_user_agent and not offline and not self.settings.sec_user_agent:
             raise UserAgentMissingError(
                 f"refusing to call {shown} without a declared User-Agent (SEC's fair-access "
