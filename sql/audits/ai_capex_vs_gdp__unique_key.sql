@@ -1,0 +1,8 @@
+-- Audit: marts.ai_capex_vs_gdp has one row per calendar_quarter. Returns each duplicated key with its row count; no
+-- rows = pass.
+select
+    calendar_quarter,
+    count(*) as row_count
+from marts.ai_capex_vs_gdp
+group by all
+having count(*) > 1

@@ -1,0 +1,8 @@
+-- Audit: staging.market_caps has one row per cik, "date". Returns each duplicated key with its row count; no
+-- rows = pass.
+select
+    cik, "date",
+    count(*) as row_count
+from staging.market_caps
+group by all
+having count(*) > 1

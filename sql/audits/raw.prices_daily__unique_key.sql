@@ -1,0 +1,8 @@
+-- Audit: raw.prices_daily has one row per symbol, "date". Returns each duplicated key with its row count; no
+-- rows = pass.
+select
+    symbol, "date",
+    count(*) as row_count
+from raw.prices_daily
+group by all
+having count(*) > 1
