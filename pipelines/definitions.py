@@ -10,6 +10,7 @@ import dagster as dg
 
 from aiwatch import sqlmodels
 from aiwatch.settings import Settings
+from pipelines.assets.market import market_assets
 from pipelines.assets.models import build_model_asset
 from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.raw import raw_assets
@@ -20,7 +21,7 @@ _SQL_DIR = Settings.from_env().sql_dir
 models = sqlmodels.discover(_SQL_DIR)
 model_assets = [build_model_asset(model) for model in models]
 published = build_publish_asset(
-    [key for asset in [*raw_assets, *model_assets] for key in asset.keys]
+    [key for asset in [*raw_assets, *market_assets, *model_assets] for key in asset.keys]
 )
 
 daily_refresh = dg.define_asset_job(
@@ -41,7 +42,7 @@ daily_refresh_schedule = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *model_assets, published],
+    assets=[*raw_assets, *market_assets, *model_assets, published],
     asset_checks=build_checks(models),
     jobs=[daily_refresh],
     schedules=[daily_refresh_schedule],
