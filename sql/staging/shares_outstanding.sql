@@ -16,8 +16,8 @@
 -- any count to any day's units (splits: data/splits.csv and the split days in the prices).
 -- Checks (reject_reason not NULL = never used): 'placeholder' (under 1,000,000 shares: 1, 100,
 -- 1000 are tagging errors, not share counts), 'jump' (after splits, more than 3x away from
--- every neighbouring count of the same concept), 'absurd_market_cap' (times the close on its
--- date above $10 trillion or below $10 million).
+-- every neighbouring count of the same concept), 'absurd_market_cap' (times the close nearest
+-- its date above $10 trillion or below $10 million).
 -- Grain: cik x concept x as_of_date (the first-filed value for that date).
 with companyfacts as (
     select * from raw.sec_companyfacts
@@ -78,20 +78,24 @@ neighbours as (
 ),
 
 priced as (
-    -- the close of the company's primary listing on or up to 10 days before the count's date,
-    -- in that date's units
+    -- the close of the company's primary listing nearest the count's date (on or before it,
+    -- else after it, within 31 days), in that date's units
     select
         n.cik,
         n.as_of_date,
         n.concept,
-        p.close * n.shares_split_normalized * coalesce(s.split_index, 1) as implied_market_cap
+        coalesce(
+            case when n.as_of_date - before.date <= 31 then before.close end,
+            case when after.date - n.as_of_date <= 31 then after.close end
+        ) * n.shares_split_normalized * coalesce(s.split_index, 1) as implied_market_cap
     from normalized as n
     inner join companies as co on n.cik = co.cik
-    asof left join prices as p
-        on p.symbol = co.ticker and n.as_of_date >= p.date
+    asof left join prices as before
+        on before.symbol = co.ticker and n.as_of_date >= before.date
+    asof left join prices as after
+        on after.symbol = co.ticker and n.as_of_date <= after.date
     asof left join split_events as s
         on n.cik = s.cik and n.as_of_date >= s.split_date
-    where n.as_of_date - p.date <= 10
 ),
 
 final as (
