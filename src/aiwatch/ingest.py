@@ -300,8 +300,8 @@ def _stored_price_days(wh: Warehouse) -> pl.DataFrame:
         exists = con.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'raw' and table_name = 'prices_daily'"
-        ).fetchone()
-        if not exists or not exists[0]:
+        ).fetchall()
+        if not exists[0][0]:
             return pl.DataFrame(schema=prices.PRICE_SCHEMA)
         return con.sql("select * from raw.prices_daily").pl().cast(prices.PRICE_SCHEMA)  # type: ignore[arg-type]
 
