@@ -12,7 +12,9 @@ from pathlib import Path
 
 from conftest import SNAPSHOT_DIR
 
-MEMBERSHIP_DIR = "raw.githubusercontent.com"
+MEMBERSHIP_FILES = {
+    "constituents.csv", "sp500.csv", "sp500_ticker_start_end.csv", "sp500_changes_since_2019.csv"
+}
 TICKERS = ("AAPL", "MSFT", "NVDA", "GOOGL", "GOOG", "AMZN", "META", "FB", "TSLA", "MRVL", "NFLX")
 
 
@@ -23,7 +25,7 @@ def small_docroot(root: Path, tickers: tuple[str, ...] = TICKERS) -> Path:
             continue
         target = root / path.relative_to(SNAPSHOT_DIR)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if MEMBERSHIP_DIR in path.parts and path.suffix == ".csv" and "sp500" in str(path):
+        if path.name in MEMBERSHIP_FILES:
             target.write_text(_filtered(path.read_text(), set(tickers)))
         elif not path.name.endswith(".meta.json"):
             # A copy, not a link: the server refuses paths that resolve outside its root.

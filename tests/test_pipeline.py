@@ -3,6 +3,7 @@ materialization against the local fake server serving the bundled snapshot."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -96,3 +97,45 @@ def test_full_materialization_against_the_fake_server_fills_raw_tables(live_env)
     assert checks[("marts/mag7_earnings_share", "unique_key")]
     assert checks[("marts/fundamentals_quarterly", "unique_key")]
     assert not checks[("marts/mag7_earnings_share", "coverage")]
+
+
+SEC_HOSTS = ("/data.sec.gov/", "/www.sec.gov/")
+
+
+def test_sec_rate_holds_across_two_dagster_step_processes(
+    live_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SEC's limit is per user: companyfacts and submissions fetched by two step processes at
+    once must together stay under the one configured rate, measured at the server."""
+    from dagster_jobs import sec_fetch_job
+
+    server, _ = live_env
+    rate = 8.0
+    monkeypatch.setenv("AIWATCH_SEC_RATE", str(rate))
+    # Step processes import the job module by name; give them the tests folder on their path.
+    tests_dir = str(Path(__file__).parent)
+    monkeypatch.syspath_prepend(tests_dir)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
+    defs = _defs()
+    upstream = ["raw/sec_tickers", "raw/sp500_membership", "raw/mag7"]
+    assert dg.materialize(
+        [*defs.assets], resources=defs.resources, selection=upstream
+    ).success
+    server.log.clear()
+
+    (tmp_path / "dagster").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster")) as instance:
+        result = dg.execute_job(dg.reconstructable(sec_fetch_job), instance=instance)
+        assert result.success
+
+    sec = sorted(e.t for e in server.log if e.path.startswith(SEC_HOSTS))
+    assert len(sec) >= 20
+    facts = [e.t for e in server.log if "/companyfacts/" in e.path]
+    filings = [e.t for e in server.log if "/submissions/" in e.path]
+    # The two processes really fetched at the same time (their request spans overlap) ...
+    assert max(min(facts), min(filings)) < min(max(facts), max(filings))
+    # ... and together never beat the rate: any n consecutive requests span (n-1)/rate,
+    # less a little scheduling slack between the limiter's slot and the server's clock.
+    window = 8
+    for first, last in zip(sec, sec[window - 1 :], strict=False):
+        assert last - first >= (window - 1) / rate - 0.15
