@@ -109,12 +109,6 @@ def test_empty_facts_give_no_rows_for_that_company_and_no_failure(
     assert company_rows_hash(settings.build_db_path, APPLE)[0] > 20000
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ingest.load_sec_companyfacts validates only 'is a JSON object', so a JSON object that is "
-    "not companyfacts replaces the good cached copy and the company's stored rows vanish; fix: "
-    "fetch with a validator that decodes the companyfacts shape (e.g. "
-    "companyfacts._decode_lenient_or_raise / parse_with_rejects) so it is refused and kept "
-    "under _rejected/"))
 @pytest.mark.parametrize("body", [b'{"cik": 320193, "facts": []}', b'{"error": "rate limited"}',
                                   b'{"cik": 320193}'])
 def test_a_json_object_that_is_not_companyfacts_keeps_the_stored_rows(
@@ -142,12 +136,6 @@ def test_a_bad_cik_or_date_in_the_constituents_list_is_quarantined_not_fatal() -
                                                    "bad date_added '2020-02-30'"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ingest.load_sp500_membership counts parser rejects in LoadResult.rejects but never calls "
-    "warehouse.record_rejects, so they are invisible in raw.rejects; fix: collect the rejects "
-    "frames of parse_constituents/parse_intervals/parse_changes (with a 'source' column = the "
-    "URL) and call warehouse.record_rejects(con, 'raw.sp500_membership', frames) in the same "
-    "writer block as replace_table"))
 def test_membership_rejects_land_in_raw_rejects(copy: tuple[Path, Path]) -> None:
     docroot, home = copy
     constituents = docroot / MEMBERSHIP_HOST / membership.CONSTITUENTS_PATH.lstrip("/")

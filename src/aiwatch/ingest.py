@@ -90,20 +90,33 @@ def load_sp500_membership(client: HttpClient, wh: Warehouse) -> LoadResult:
     """Point-in-time S&P 500 membership intervals → `raw.sp500_membership`."""
     result = LoadResult("raw.sp500_membership")
     docs = {}
-    for path in (membership.CONSTITUENTS_PATH, membership.FJA_CURRENT_PATH, membership.INTERVALS_PATH, membership.CHANGES_PATH):
+    for path in (
+        membership.CONSTITUENTS_PATH,
+        membership.FJA_CURRENT_PATH,
+        membership.INTERVALS_PATH,
+        membership.CHANGES_PATH,
+    ):
         fetched = client.fetch("membership", path)
         result.count(fetched)
         docs[path] = fetched
     with wh.writer() as con:
         sec_tickers = con.sql("select cik, ticker, title from raw.sec_tickers").pl()
     constituent_lists = []
+    rejects: list[pl.DataFrame] = []
+
+    def keep_rejects(rejected: pl.DataFrame, path: str) -> None:
+        if rejected.height:
+            rejects.append(rejected.with_columns(pl.lit(docs[path].url).alias("source")))
+
     for path in (membership.CONSTITUENTS_PATH, membership.FJA_CURRENT_PATH):
         frame, rejected = membership.parse_constituents(docs[path].body)
-        result.rejects += rejected.height
+        keep_rejects(rejected, path)
         constituent_lists.append((frame, _as_of(docs[path].meta), docs[path].url))
-    intervals, rejected_intervals = membership.parse_intervals(docs[membership.INTERVALS_PATH].body)
-    changes, rejected_changes = membership.parse_changes(docs[membership.CHANGES_PATH].body)
-    result.rejects += rejected_intervals.height + rejected_changes.height
+    intervals, rejected = membership.parse_intervals(docs[membership.INTERVALS_PATH].body)
+    keep_rejects(rejected, membership.INTERVALS_PATH)
+    changes, rejected = membership.parse_changes(docs[membership.CHANGES_PATH].body)
+    keep_rejects(rejected, membership.CHANGES_PATH)
+    result.rejects = sum(frame.height for frame in rejects)
     frame = membership.build_membership(intervals, changes, constituent_lists, sec_tickers)
     unmapped = frame.filter(pl.col("cik").is_null())["ticker"].unique().sort().to_list()
     result.notes.append(f"{len(unmapped)} tickers without a CIK (kept, not counted by CIK)")
@@ -113,6 +126,7 @@ def load_sp500_membership(client: HttpClient, wh: Warehouse) -> LoadResult:
             comment="S&P 500 membership intervals per ticker, point in time (fja05680/sp500 and "
             "datasets/s-and-p-500-companies); end_date NULL = member as of as_of",
         )
+        warehouse.record_rejects(con, result.table, rejects)
     return result
 
 
@@ -159,11 +173,15 @@ def _json_object(body: bytes) -> None:
 
 
 def _fetch_each(
-    client: HttpClient, result: LoadResult, source: str, paths: dict[int, str]
+    client: HttpClient,
+    result: LoadResult,
+    source: str,
+    paths: dict[int, str],
+    validate: Callable[[bytes], None] = _json_object,
 ) -> None:
     for cik, path in paths.items():
         try:
-            fetched = client.fetch(source, path, validate=_json_object)
+            fetched = client.fetch(source, path, validate=validate)
             result.count(fetched)
         except NotFoundError:
             result.missing.append(f"CIK{cik:010d}")
@@ -176,7 +194,7 @@ def load_sec_companyfacts(client: HttpClient, wh: Warehouse, ciks: Sequence[int]
     """XBRL companyfacts of every member → `raw.sec_companyfacts`, every fact row as filed."""
     result = LoadResult("raw.sec_companyfacts")
     paths = {cik: companyfacts_path(cik) for cik in ciks}
-    _fetch_each(client, result, "sec_data", paths)
+    _fetch_each(client, result, "sec_data", paths, validate=companyfacts.validate)
     rejects: list[pl.DataFrame] = []
 
     def batches() -> Iterator[pl.DataFrame]:

@@ -189,6 +189,13 @@ def entity(payload: bytes) -> tuple[int, str | None]:
     return _cik(document.cik), document.entityName
 
 
+def validate(payload: bytes) -> None:
+    """Raise CompanyfactsError unless `payload` has the companyfacts shape (a valid cik and a
+    `facts` object of taxonomies). The client calls this before a response may replace the
+    cached copy, so an error object served with status 200 never costs a company its rows."""
+    _cik(_decode_lenient_or_raise(payload).cik)
+
+
 def _cik(value: int | str) -> int:
     # SEC writes an int; other copies of the data carry the zero-padded string.
     if isinstance(value, int) and value > 0:
