@@ -84,6 +84,9 @@ class Tally:
     cache_bodies_treated_as_missing: int = 0
     stray_temp_files: int = 0
     problems: list[str] = field(default_factory=list)
+    # Left behind at the end (never read, but disk a kill leaked): raw-cache temp files and
+    # publish copies (`aiwatch.duckdb.tmp-<pid>`).
+    leftovers: list[str] = field(default_factory=list)
 
 
 def _spawn(home: Path, marks: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -200,6 +203,10 @@ def run_harness(kills: int, seed: int, workdir: Path, complete_every: int = 5,
                                           f"clean run in {differing}")
                 _check_published(db_path, reference, tally, f"after {label}")
                 _check_cache(home / "raw", tally, f"after {label}", final=True)
+        tally.leftovers = sorted(
+            p.relative_to(home).as_posix() for p in home.rglob("*")
+            if p.is_file() and (".tmp" in p.name or p.name.startswith("."))
+        )
     return tally
 
 
@@ -226,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(treated as missing, repaired), {tally.stray_temp_files} stray temp files, "
         f"{len(tally.problems)} problems, {time.monotonic() - started:.0f} s"
     )
+    for leftover in tally.leftovers:
+        print("LEFT BEHIND:", leftover)
     for problem in tally.problems:
         print("PROBLEM:", problem)
     return 1 if tally.problems else 0

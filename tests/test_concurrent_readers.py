@@ -59,16 +59,15 @@ def test_eight_readers_query_the_published_file_through_a_whole_run(tmp_path: Pa
         try:
             time.sleep(1.0)  # every reader is in its loop before the writer starts
             report = run_full_load(settings)  # publishes after each stage
-            report_again = run_full_load(settings)
         finally:
             stop.touch()
             for reader in readers:
                 reader.wait(timeout=60)
-    assert report.publishes + report_again.publishes >= 2
+    assert report.publishes >= 2
     results = [json.loads((tmp_path / f"reader{i}.json").read_text()) for i in range(READERS)]
     latency_max = max(r["latency_max"] for r in results)
     print(f"{sum(r['queries'] for r in results)} queries by {READERS} readers during "
-          f"{report.publishes + report_again.publishes} publishes; max latency "
+          f"{report.publishes} publishes; max latency "
           f"{latency_max * 1000:.0f} ms")
     assert [r["errors"] for r in results] == [[] for _ in results]
     assert all(r["queries"] > 0 for r in results)

@@ -97,10 +97,10 @@ PERSISTENT = [
     ("corrupt-gzip", [Fault(status=200, corrupt_gzip=True)] * TRIES,
      ["gave up", "ContentDecodingError"]),
     ("truncated-json-200", [Fault(status=200, body=b'{"cik": 320193, "entityName": "App')],
-     ["payload rejected", "not valid JSON"]),
+     ["payload rejected", "kept the previous cached copy"]),
     ("html-200", [Fault(status=200, body=b"<html><body>Request Rate Threshold Exceeded"
                         b"</body></html>", content_type="text/html")],
-     ["payload rejected", "not valid JSON"]),
+     ["payload rejected", "kept the previous cached copy"]),
     ("html-403", [Fault(status=403, body=b"<html><body>Your Request Originates from an "
                         b"Undeclared Automated Tool</body></html>", content_type="text/html")],
      ["SEC refused", "403", "User-Agent"]),
