@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.aiwatch/dagster
+# `dagster dev` reads [tool.dagster] in pyproject.toml; `dagster asset materialize` (1.13) reads
+# only flags or this variable, so set it for both.
+export DAGSTER_MODULE_NAME := pipelines.definitions
 
 .PHONY: run test lint bench ui clean
 
