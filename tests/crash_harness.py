@@ -207,6 +207,9 @@ def run_harness(kills: int, seed: int, workdir: Path, complete_every: int = 5,
             p.relative_to(home).as_posix() for p in home.rglob("*")
             if p.is_file() and (".tmp" in p.name or p.name.startswith("."))
         )
+        # A leftover publish copy is a whole warehouse per kill: the next publish must remove it.
+        tally.problems += [f"publish copy left behind: {p}" for p in tally.leftovers
+                           if ".duckdb.tmp-" in p]
     return tally
 
 

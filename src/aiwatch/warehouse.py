@@ -408,6 +408,7 @@ class Warehouse:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
         with self.write_lock():
+            self._drop_stale_copies()
             con = duckdb.connect(str(self.build_path))
             try:
                 con.execute("CHECKPOINT")
@@ -442,6 +443,15 @@ class Warehouse:
 
     def table_preview(self, con: duckdb.DuckDBPyConnection, table: str, limit: int = 10) -> str:
         return table_preview(con, table, limit)
+
+    def _drop_stale_copies(self) -> None:
+        """Remove half-made copies of publishes that were killed mid-copy (SIGKILL skips the
+        cleanup): each is a whole warehouse, and a new pid never reuses the old name. Safe under
+        the writer lock, which every publisher holds while its copy exists."""
+        target = self.published_path
+        for stale in target.parent.glob(f"{target.name}.tmp-*"):
+            log.warning("removing %s, left by a publish that did not finish", stale)
+            stale.unlink(missing_ok=True)
 
     def _drop_stale_wal(self) -> None:
         wal = self.published_path.with_name(self.published_path.name + ".wal")
