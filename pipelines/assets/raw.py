@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from aiwatch import ingest
+from aiwatch import ingest, refresh
 from aiwatch.settings import REPO_ROOT
 from pipelines.metadata import load_metadata
 from pipelines.resources import AiwatchResource
@@ -91,8 +91,13 @@ def sec_companyfacts(aiwatch: AiwatchResource) -> dg.MaterializeResult:
     unit, start, end, val, accn, fy, fp, form, filed, frame. Source: data.sec.gov companyfacts."""
     wh = aiwatch.warehouse()
     ciks = ingest.member_ciks(wh, wh.settings.window_start)
+    # Incremental: only members that filed since the last load are downloaded (raw.refresh_log).
     with aiwatch.client() as client:
-        return _result(ingest.load_sec_companyfacts(client, wh, ciks), aiwatch)
+        return _result(
+            refresh.refresh_sec_companyfacts(client, wh, ciks,
+                                             options=refresh.RefreshOptions.from_env()),
+            aiwatch,
+        )
 
 
 @dg.asset(key=["raw", "sec_filings"], deps=[sp500_membership, mag7], group_name="sec",
@@ -105,7 +110,9 @@ def sec_filings(aiwatch: AiwatchResource) -> dg.MaterializeResult:
     ciks = ingest.member_ciks(wh, wh.settings.window_start)
     with aiwatch.client() as client:
         return _result(
-            ingest.load_sec_filings(client, wh, ciks, wh.settings.window_start), aiwatch
+            refresh.refresh_sec_filings(client, wh, ciks, wh.settings.window_start,
+                                        options=refresh.RefreshOptions.from_env()),
+            aiwatch,
         )
 
 
