@@ -14,6 +14,7 @@ from pipelines.assets.market import market_assets
 from pipelines.assets.models import build_model_asset
 from pipelines.assets.publish import build_publish_asset
 from pipelines.assets.raw import raw_assets
+from pipelines.assets.report import report_html
 from pipelines.checks import build_checks
 from pipelines.resources import AiwatchResource
 
@@ -47,7 +48,7 @@ defs = dg.Definitions(
     # (`make run` on the snapshot: 2m51s multiprocess, 11s in process). The cross-process
     # rate limiter and writer lock still hold if a deployment chooses the multiprocess executor.
     executor=dg.in_process_executor,
-    assets=[*raw_assets, *market_assets, *model_assets, published],
+    assets=[*raw_assets, *market_assets, *model_assets, published, report_html],
     asset_checks=build_checks(models),
     jobs=[daily_refresh],
     schedules=[daily_refresh_schedule],

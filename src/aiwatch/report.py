@@ -232,7 +232,8 @@ def chart_capex(con: duckdb.DuckDBPyConnection) -> Chart:
     _money_axis(ax)
     _percent_axis(ax_growth)
     ax.set_title(title, loc="left")
-    ax.legend(loc="upper left")
+    ax.set_ylim(top=float(shown["capex"].max() or 1.0) * 1.35)  # room for the legend
+    ax.legend(loc="upper left", ncol=2, fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     ax_growth.axhline(0, color="#999999", linewidth=0.8)
     ax_growth.grid(alpha=0.3)
