@@ -3,6 +3,7 @@
     aiwatch sql "select * from marts.mag7_earnings_share"   # read-only query, pretty table
     aiwatch claims                                          # each claim against the data
     aiwatch status                                          # last run, source freshness, tables
+    aiwatch report [--open]                                 # HTML report with charts
 
 Every command reads the PUBLISHED database (`Settings.db_path`), opened read-only: it never
 holds or waits on the pipeline's writer lock. A user mistake (bad SQL, a write attempt, no
@@ -16,6 +17,7 @@ import argparse
 import decimal
 import json
 import sys
+import webbrowser
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ from typing import Any
 
 import duckdb
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -406,6 +409,43 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: matplotlib takes a moment to load and the other commands do not need it.
+    from aiwatch.report import build_report
+
+    out_dir = settings.home / "report"
+    con = open_published(settings)
+    console = _console()
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"), BarColumn(),
+            TextColumn("{task.completed}/{task.total}"), console=console, transient=True,
+        ) as progress:
+            task = progress.add_task("building the report", total=None)
+
+            def step(done: int, total: int, what: str) -> None:
+                progress.update(task, completed=done, total=total, description=what)
+
+            try:
+                result = build_report(con, out_dir, progress=step)
+            except OSError as exc:
+                raise UserError(
+                    f"cannot write the report to {out_dir}: {_first_line(exc)}",
+                    "check that AIWATCH_HOME is writable",
+                ) from exc
+    finally:
+        con.close()
+    with_data = sum(c.has_data for c in result.charts)
+    console.print(
+        f"{len(result.charts)} charts ({with_data} with data), {result.claims} claims", style="dim"
+    )
+    # The path alone on its own line, so scripts can take the last line.
+    print(result.html_path)
+    if args.open:
+        webbrowser.open(result.html_path.as_uri())
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------
 # Entry point
 
@@ -432,6 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="last run, freshness of each source, row counts of raw.* and marts.*"
     )
     status.set_defaults(handler=cmd_status)
+
+    report = commands.add_parser(
+        "report", help="write the HTML report with charts into $AIWATCH_HOME/report"
+    )
+    report.add_argument("--open", action="store_true", help="open it in the default browser")
+    report.set_defaults(handler=cmd_report)
     return parser
 
 

@@ -485,8 +485,9 @@ def _claims_table(con: duckdb.DuckDBPyConnection) -> tuple[str, int]:
         verdict = str(r.get("verdict") or "")
         cells = [
             f'<b>{html.escape(str(r.get("claim_id")))}</b> {html.escape(str(r.get("claim") or ""))}',
-            f'<a href="{html.escape(str(r.get("source") or ""))}">'
-            f'{html.escape(str(r.get("cited_by") or ""))}</a>',
+            # The source as text, not a link: the page references nothing outside itself.
+            f'{html.escape(str(r.get("cited_by") or ""))}<br><span class="rule">'
+            f'{html.escape(str(r.get("source") or ""))}</span>',
             html.escape(_figure(r.get("cited_figure"), r.get("cited_unit"))),
             html.escape(_figure(r.get("recomputed_figure"), r.get("cited_unit"))),
             html.escape(str(r.get("as_of") or "—")),
