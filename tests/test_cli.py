@@ -220,3 +220,41 @@ def test_claims_without_the_mart_is_a_clear_message(
     _, err = capsys.readouterr()
     _assert_one_clear_error(err)
     assert "marts.claim_checks" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# aiwatch report
+
+
+def test_report_writes_the_page_into_the_home_and_prints_its_path(
+    published: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *a, **k: opened.append(url) or True)
+    assert main(["report"]) == 0
+    out, err = capsys.readouterr()
+    page = Settings.from_env().home / "report" / "report.html"
+    assert out.strip().splitlines()[-1] == str(page)
+    assert "6 charts" in out
+    assert page.exists() and (page.parent / "deal_graph.png").exists()
+    assert "Acme" not in err and "Traceback" not in err
+    assert opened == []  # only with --open
+    assert main(["report", "--open"]) == 0
+    assert opened == [page.as_uri()]
+
+
+def test_report_leaves_the_published_database_unchanged(
+    published: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _digest(published)
+    assert main(["report"]) == 0
+    assert _digest(published) == before
+
+
+def test_report_without_a_database_is_a_clear_error(
+    aiwatch_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report"]) == 2
+    _, err = capsys.readouterr()
+    _assert_one_clear_error(err)
+    assert "no published database" in err

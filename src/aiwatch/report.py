@@ -76,14 +76,15 @@ class ReportResult:
 
 
 def _frame(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame | None:
-    """The query's rows, or None when a table it reads does not exist (a mart not built yet)."""
+    """The query's rows, or None when a table or column it reads does not exist (a mart not
+    built yet, or built by an older version): that chart becomes a "no data" panel."""
     complete = getattr(con, "complete", None)
     if complete is not None:  # DuckDB 2.0: a caller's half-read result blocks con.sql()
         complete()
     try:
         return con.sql(query).pl()
-    except duckdb.CatalogException as exc:
-        log.info("report: %s", str(exc).splitlines()[0])
+    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        log.warning("report: %s", str(exc).splitlines()[0])
         return None
 
 
