@@ -31,6 +31,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Every benchmark, ~10 min (a SYNTHETIC universe is generated once under .aiwatch/bench):
+# JSON in benchmarks/results/, then a summary table with each target beside its figure.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev
 
