@@ -20,6 +20,7 @@ from pipelines.resources import AiwatchResource
 COVERAGE: dict[str, tuple[str, str, str]] = {
     # table: (members column, reporting column, the period column)
     "marts.mag7_earnings_share": ("members", "members_reporting", "calendar_quarter"),
+    "marts.market_concentration": ("members", "members_covered", "date"),
 }
 
 

@@ -143,7 +143,7 @@ def run_full_load(
         with wh.writer() as con:
             report.models = sqlmodels.run_all(
                 con, runnable_models(con, settings),
-                {"window_start": settings.window_start, "base_date": settings.base_date},
+                sqlmodels.model_variables(settings),
             )
         stage("models")
     finally:

@@ -38,7 +38,7 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     assert prices.rows > 0 and fred.rows > 0 and not fred.missing
     with wh.writer() as connection:
         sqlmodels.run_all(connection, sqlmodels.discover(settings.sql_dir),
-                          {"window_start": settings.window_start, "base_date": settings.base_date})
+                          sqlmodels.model_variables(settings))
     connection = duckdb.connect(str(settings.build_db_path), read_only=True)
     yield connection
     connection.close()

@@ -73,7 +73,7 @@ def con() -> duckdb.DuckDBPyConnection:
         c.unregister("frame")
     for stem in MODELS:
         model = sqlmodels.load_model(REPO_ROOT / "sql" / f"{stem}.sql")
-        sqlmodels.run_model(c, model, {"base_date": BASE})
+        sqlmodels.run_model(c, model, {"base_date": BASE, "coverage_floor": 0.9})
     return c
 
 

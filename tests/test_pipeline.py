@@ -21,6 +21,8 @@ EXPECTED_RAW_ASSETS = {
     "raw/mag7",
     "raw/sec_companyfacts",
     "raw/sec_filings",
+    "raw/prices_daily",
+    "raw/fred_series",
 }
 
 
@@ -87,6 +89,13 @@ def test_full_materialization_against_the_fake_server_fills_raw_tables(live_env)
             "select count(*) from raw.sec_companyfacts where cik = 320193 and concept = "
             "'NetIncomeLoss' and \"end\" = date '2024-09-28' and val = 93736000000"
         ).fetchone()[0] >= 1
+    # DESCRIBE prints no comments in DuckDB; the dictionary view explains every mart column.
+    with duckdb.connect(str(settings.db_path), read_only=True) as con:
+        described = con.execute(
+            "select column_name, column_comment from marts.data_dictionary "
+            "where table_name = 'mag7_earnings_share'"
+        ).fetchall()
+    assert len(described) > 5 and all(comment for _, comment in described)
     assert {"raw.sec_tickers", "raw.sp500_membership", "raw.mag7", "raw.sec_companyfacts",
             "raw.sec_filings", "marts.mag7_earnings_share", "marts.capex_growth"} <= set(counts)
     checks = {

@@ -3,8 +3,6 @@ into `raw.prices_daily` and `raw.fred_series` (the library does the work: `aiwat
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from aiwatch import ingest
@@ -13,9 +11,6 @@ from pipelines.metadata import load_metadata
 from pipelines.resources import AiwatchResource
 
 KINDS = {"duckdb", "python"}
-# Which live price source to use: 'yahoo' (default, no key) or 'stooq' (needs
-# AIWATCH_STOOQ_API_KEY). Read here, not in Settings, until Settings carries it.
-PRICES_SOURCE_ENV = "AIWATCH_PRICES_SOURCE"
 
 
 @dg.asset(key=["raw", "prices_daily"], deps=[sp500_membership, mag7], group_name="market",
@@ -27,9 +22,8 @@ def prices_daily(aiwatch: AiwatchResource) -> dg.MaterializeResult:
     stored day. Offline: the bundled thndar/mag7-intel-lakehouse CSV (Mag7 only)."""
     wh = aiwatch.warehouse()
     symbols = ingest.price_symbols(wh, wh.settings.window_start)
-    source = os.environ.get(PRICES_SOURCE_ENV, "yahoo").strip().lower() or "yahoo"
     with aiwatch.client() as client:
-        result = ingest.load_prices(client, wh, symbols, source=source)
+        result = ingest.load_prices(client, wh, symbols, source=wh.settings.prices_source)
     return dg.MaterializeResult(metadata=load_metadata(result, offline=wh.settings.offline))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dagster as dg
 
 from aiwatch import sqlmodels
-from aiwatch.settings import Settings
 from pipelines.resources import AiwatchResource
 
 # The number a user wants to see plotted over time in the UI, per mart: the newest value.
@@ -18,16 +17,16 @@ HEADLINES: dict[str, tuple[str, str]] = {
         "select mag7_share from marts.mag7_earnings_share where mag7_share is not null "
         "order by calendar_quarter desc limit 1",
     ),
+    "marts.market_concentration": (
+        "mag7_share",
+        "select mag7_share from marts.market_concentration where mag7_share is not null "
+        "order by date desc limit 1",
+    ),
 }
 
 
 def table_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
-
-
-def model_variables(settings: Settings) -> dict[str, object]:
-    """Run-time parameters the SQL reads with `getvariable(...)`."""
-    return {"window_start": settings.window_start, "base_date": settings.base_date}
 
 
 def build_model_asset(model: sqlmodels.SqlModel) -> dg.AssetsDefinition:
@@ -43,7 +42,7 @@ def build_model_asset(model: sqlmodels.SqlModel) -> dg.AssetsDefinition:
     def _model(aiwatch: AiwatchResource) -> dg.MaterializeResult:
         wh = aiwatch.warehouse()
         with wh.writer() as con:
-            rows = sqlmodels.run_model(con, model, model_variables(wh.settings))
+            rows = sqlmodels.run_model(con, model, sqlmodels.model_variables(wh.settings))
             metadata: dict[str, dg.MetadataValue] = {
                 "dagster/row_count": dg.MetadataValue.int(rows),
                 "preview": dg.MetadataValue.md(wh.table_preview(con, model.table)),

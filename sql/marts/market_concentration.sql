@@ -72,11 +72,11 @@ select
     mag7_members_covered, -- Mag7 members with a market cap on the day
     case when mag7_members_covered = mag7_members and mag7_members > 0
         then mag7_covered_market_cap end as mag7_market_cap, -- Sum of the Mag7 members' market caps, USD; NULL unless every Mag7 member is covered
-    case when members > 0 and members_covered >= 0.9 * members
-        then covered_market_cap end as sp500_market_cap, -- Sum of the covered members' market caps (full, not float-adjusted), USD; NULL below 90% member coverage
+    case when members > 0 and members_covered >= getvariable('coverage_floor') * members
+        then covered_market_cap end as sp500_market_cap, -- Sum of the covered members' market caps (full, not float-adjusted), USD; NULL below the coverage floor (AIWATCH_COVERAGE_FLOOR, default 90%) of members
     covered_market_cap, -- Sum of the covered members' market caps whatever the coverage, USD: a partial sum, not the index's cap
     case when mag7_members_covered = mag7_members and mag7_members > 0
-            and members_covered >= 0.9 * members and covered_market_cap > 0
-        then mag7_covered_market_cap / covered_market_cap end as mag7_share -- mag7_market_cap / sp500_market_cap (0.3 = 30%); NULL unless all Mag7 members and at least 90% of members are covered
+            and members_covered >= getvariable('coverage_floor') * members and covered_market_cap > 0
+        then mag7_covered_market_cap / covered_market_cap end as mag7_share -- mag7_market_cap / sp500_market_cap (0.3 = 30%); NULL unless all Mag7 members and at least the coverage floor (AIWATCH_COVERAGE_FLOOR, default 90%) of members are covered
 from by_day
 order by "date"

@@ -110,9 +110,9 @@ select
     r.market_cap_start, -- Market cap on start_date (close as traded x shares as of the day), USD; groups: sum over members_covered
     r.market_cap_end, -- Market cap on end_date, USD; groups: sum over members_covered
     r.market_cap_end - r.market_cap_start as contribution, -- Contribution to the index's market-cap gain: market_cap_end - market_cap_start, USD
-    case when c.members > 0 and c.members_covered >= 0.9 * c.members and c.index_gain <> 0
+    case when c.members > 0 and c.members_covered >= getvariable('coverage_floor') * c.members and c.index_gain <> 0
         then (r.market_cap_end - r.market_cap_start) / c.index_gain
-    end as share_of_index_gain -- contribution / the gain of all covered members (0.75 = 75%); NULL unless at least 90% of end_date's members are covered
+    end as share_of_index_gain -- contribution / the gain of all covered members (0.75 = 75%); NULL unless at least the coverage floor (AIWATCH_COVERAGE_FLOOR, default 90%) of end_date's members are covered
 from rows_out as r
 cross join bounds as b
 cross join coverage as c

@@ -80,6 +80,8 @@ class Settings:
     # Share of S&P 500 members that must report a metric before an aggregate is trusted; the
     # coverage checks fail below it (the bundled snapshot holds a handful of companies).
     coverage_floor: float = 0.9
+    # Daily prices: "yahoo" (no key) or "stooq" (needs AIWATCH_STOOQ_API_KEY).
+    prices_source: str = "yahoo"
     http_timeout_seconds: float = 30.0
     http_max_retries: int = 6
 
@@ -101,6 +103,7 @@ class Settings:
             base_date=date.fromisoformat(env.get("AIWATCH_BASE_DATE", "2022-11-30")),
             stooq_api_key=(env.get("AIWATCH_STOOQ_API_KEY") or "").strip() or None,
             coverage_floor=float(env.get("AIWATCH_COVERAGE_FLOOR", "0.9")),
+            prices_source=(env.get("AIWATCH_PRICES_SOURCE") or "yahoo").strip().lower(),
         )
 
     def with_(self, **changes: object) -> Settings:

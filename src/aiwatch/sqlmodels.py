@@ -37,6 +37,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import sqlglot
@@ -46,6 +47,9 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.tokens import Token, TokenType
 
 from aiwatch.warehouse import replace_table_from_query, split_table_name
+
+if TYPE_CHECKING:
+    from aiwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -506,6 +510,15 @@ def set_variables(
         if not _IDENTIFIER.fullmatch(name):
             raise SqlModelError(f"variable name {name!r} must match [a-z_][a-z0-9_]*")
         con.execute(f"SET VARIABLE {name} = ?", [variables[name]])
+
+
+def model_variables(settings: Settings) -> dict[str, object]:
+    """The run-time parameters models read with `getvariable(...)`, from the settings."""
+    return {
+        "window_start": settings.window_start,
+        "base_date": settings.base_date,
+        "coverage_floor": settings.coverage_floor,
+    }
 
 
 def run_model(

@@ -411,6 +411,40 @@ def table_preview(con: duckdb.DuckDBPyConnection, table: str, limit: int = 10) -
     return "\n".join(lines)
 
 
+DATA_DICTIONARY = "marts.data_dictionary"
+
+
+def _create_data_dictionary(con: duckdb.DuckDBPyConnection) -> None:
+    """A view of every mart column with its comment. DuckDB stores `COMMENT ON` but its
+    `DESCRIBE` does not print comments (1.x and 2.0), so users read them here:
+    `from marts.data_dictionary where table_name = 'mag7_earnings_share'`."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW {DATA_DICTIONARY} AS
+        SELECT c.table_name, c.column_index, c.column_name, c.data_type,
+               c.comment AS column_comment, t.comment AS table_comment
+        FROM duckdb_columns() AS c
+        JOIN duckdb_tables() AS t USING (database_name, schema_name, table_name)
+        WHERE c.schema_name = 'marts' AND c.database_name = current_database()
+        ORDER BY c.table_name, c.column_index
+        """
+    )
+    con.execute(
+        f"COMMENT ON VIEW {DATA_DICTIONARY} IS 'Every marts column with its description: "
+        "DESCRIBE does not print comments, this view does.'"
+    )
+    for column, text in {
+        "table_name": "The mart (table in schema marts)",
+        "column_index": "Position of the column in the table",
+        "column_name": "The column",
+        "data_type": "Its DuckDB type",
+        "column_comment": "What the column holds and how it is computed",
+        "table_comment": "What the table answers and its grain",
+    }.items():
+        con.execute(f"COMMENT ON COLUMN {DATA_DICTIONARY}.{column} IS {quote_literal(text)}")
+
+
 def _fsync_dir(directory: Path) -> None:
     # Makes the rename itself durable; not every platform lets a directory be opened.
     try:
@@ -498,6 +532,7 @@ class Warehouse:
             self._drop_stale_copies()
             con = duckdb.connect(str(self.build_path))
             try:
+                _create_data_dictionary(con)
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
