@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pytest
 from fakeserver import FakeServer
-from small_universe import small_docroot
+from resilience import small_docroot
 
 from aiwatch.settings import Settings
 
