@@ -231,13 +231,22 @@ def fetch_parallel(
     *,
     validate: Callable[[bytes], None] | None = None,
     workers: int = DEFAULT_WORKERS,
+    on_done: Callable[[int], None] | None = None,
 ) -> set[int]:
     """Fetch `paths` (cik -> URL path) with `workers` threads sharing the client and its rate
-    limiter; count outcomes into `result`; return the CIKs answered 200 (a new body)."""
+    limiter; count outcomes into `result`; return the CIKs answered 200 (a new body).
+    `on_done(cik)` is called when a company's fetch has ended, however it ended."""
     changed: set[int] = set()
     lock = threading.Lock()
 
     def one(item: tuple[int, str]) -> None:
+        try:
+            fetch_one(item)
+        finally:
+            if on_done is not None:
+                on_done(item[0])
+
+    def fetch_one(item: tuple[int, str]) -> None:
         cik, path = item
         try:
             fetched = client.fetch(source, path, validate=validate)
@@ -379,18 +388,35 @@ def refresh_sec_companyfacts(
         return _refresh_from_bulk(client, wh, members, today, options, result)
     with wh.writer() as con:
         plan = _plan(con, COMPANYFACTS_TABLE, today, options)
-    with _Meter(client.session) as meter:
-        wanted = _to_fetch(client, plan, members, companyfacts_path, result)
-        paths = {cik: companyfacts_path(cik) for cik in wanted}
-        changed = fetch_parallel(client, result, "sec_data", paths,
-                                 validate=companyfacts.validate, workers=options.workers)
-    result.ciks_refetched = sorted(wanted)
-    result.requests, result.bytes_downloaded = meter.requests, meter.bytes
+    done = {cik: threading.Event() for cik in members}
+
+    def download() -> None:
+        try:
+            with _Meter(client.session) as meter:
+                wanted = _to_fetch(client, plan, members, companyfacts_path, result)
+                paths = {cik: companyfacts_path(cik) for cik in wanted}
+                fetch_parallel(client, result, "sec_data", paths, validate=companyfacts.validate,
+                               workers=options.workers, on_done=lambda cik: done[cik].set())
+            result.ciks_refetched = sorted(wanted)
+            result.requests, result.bytes_downloaded = meter.requests, meter.bytes
+        finally:
+            for event in done.values():
+                event.set()
+
+    # A full load parses each company as soon as its download ends, so building the table
+    # overlaps the rate-limited downloads instead of following them (the writer lock is held
+    # meanwhile). Other modes need the downloads first, to know whose rows change.
+    overlap = plan.mode == "full"
+    runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sec-download")
+    downloading = runner.submit(download) if overlap else None
+    if downloading is None:
+        download()
     rejects: list[pl.DataFrame] = []
 
     def batches(ciks: Collection[int]) -> Iterator[pl.DataFrame]:
         # One company at a time: payloads never sit in memory together.
         for cik in ciks:
+            done[cik].wait()
             cached = client.cached("sec_data", companyfacts_path(cik))
             if cached is None:
                 continue
@@ -403,15 +429,14 @@ def refresh_sec_companyfacts(
                 rejects.append(bad.with_columns(pl.lit(str(cached.path)).alias("source")))
             yield good
 
-    cached = _cached_hashes(client, members, companyfacts_path)
     with wh.writer() as con:
-        if result.mode == "full":
+        if overlap:
             keys: set[int] | None = None
             rebuild: Collection[int] = members
         else:
-            keys = _keys_to_replace(con, COMPANYFACTS_TABLE, members, cached)
+            keys = _keys_to_replace(con, COMPANYFACTS_TABLE, members,
+                                    _cached_hashes(client, members, companyfacts_path))
             rebuild = sorted(keys & set(members))
-        write_payloads = _payloads_writer(COMPANYFACTS_TABLE, keys, cached)
         host = client.settings.sources["sec_data"].host
         sources = None if keys is None else [
             str(rawcache.resolve(client.raw_dir, rawcache.cache_key(host, companyfacts_path(cik))))
@@ -420,19 +445,25 @@ def refresh_sec_companyfacts(
         write_log = _log_writer(result, today)
 
         def also(con: duckdb.DuckDBPyConnection) -> None:
+            if downloading is not None:
+                downloading.result()  # an unexpected download error fails (rolls back) the load
             result.rejects = warehouse.upsert_rejects(
                 con, COMPANYFACTS_TABLE, rejects, replace_sources=sources
             )
-            write_payloads(con)
+            cached = _cached_hashes(client, members, companyfacts_path)
+            _payloads_writer(COMPANYFACTS_TABLE, keys, cached)(con)
             write_log(con)
 
-        result.rows = warehouse.replace_rows(
-            con, COMPANYFACTS_TABLE, companyfacts.SCHEMA, batches(rebuild),
-            key_column="cik", keys=keys, also=also, comment=_COMPANYFACTS_COMMENT,
-        )
+        try:
+            result.rows = warehouse.replace_rows(
+                con, COMPANYFACTS_TABLE, companyfacts.SCHEMA, batches(rebuild),
+                key_column="cik", keys=keys, also=also, comment=_COMPANYFACTS_COMMENT,
+            )
+        finally:
+            runner.shutdown(wait=True)
     result.notes.append(
-        f"{result.mode}: {result.reason}; {len(wanted)} companies requested, "
-        f"{len(changed)} changed, {result.requests} requests, {result.bytes_downloaded} bytes"
+        f"{result.mode}: {result.reason}; {len(result.ciks_refetched)} companies requested, "
+        f"{result.fetched} downloaded, {result.requests} requests, {result.bytes_downloaded} bytes"
     )
     return result
 
