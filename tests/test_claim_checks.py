@@ -3,7 +3,8 @@ thresholds, never the claim id.
 
 Each test builds only the tables claim_checks reads, in a temporary DuckDB, with made-up
 figures (labelled synthetic: no real company's numbers), runs the model with
-`aiwatch.sqlmodels.run_model`, and reads the verdict back.
+`aiwatch.sqlmodels.run_model` (the coverage floor passed as the `coverage_floor` variable, as
+`sqlmodels.model_variables` does from AIWATCH_COVERAGE_FLOOR), and reads the verdict back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from aiwatch import sqlmodels
 from aiwatch.settings import REPO_ROOT
 
 MODEL = sqlmodels.load_model(REPO_ROOT / "sql" / "marts" / "claim_checks.sql")
+# Settings.coverage_floor's default (AIWATCH_COVERAGE_FLOOR unset).
+DEFAULT_FLOOR = 0.9
 
 # SYNTHETIC claims, one per metric family; ids deliberately unlike data/claims.csv's.
 CLAIMS = [
@@ -123,11 +126,13 @@ def _build(
     return con
 
 
-def _checks(tmp_path: Path, **numbers: object) -> dict[str, dict[str, object]]:
+def _checks(
+    tmp_path: Path, *, coverage_floor: float = DEFAULT_FLOOR, **numbers: object
+) -> dict[str, dict[str, object]]:
     tmp_path.mkdir(parents=True, exist_ok=True)
     con = _build(tmp_path / "claims.duckdb", **numbers)  # type: ignore[arg-type]
     try:
-        sqlmodels.run_model(con, MODEL, {})
+        sqlmodels.run_model(con, MODEL, {"coverage_floor": coverage_floor})
         cursor = con.execute("select * from marts.claim_checks")
         names = [d[0] for d in cursor.description]
         return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
@@ -213,6 +218,24 @@ def test_coverage_below_the_floor_is_insufficient_data(
 
 def test_coverage_at_the_floor_counts(tmp_path: Path) -> None:
     assert _checks(tmp_path, growth_basis=450)["x_share"]["verdict"] == "supported"
+
+
+def test_the_floor_is_the_configured_one_not_a_literal(tmp_path: Path) -> None:
+    """The same SYNTHETIC numbers (6 of 7 mag7 companies report capex, 86%) are
+    'insufficient data' under the default 90% floor and judged under an 80% floor; under a 99%
+    floor 494/500 members (98.8%), plenty at 90%, are too few for the earnings share."""
+    assert _checks(tmp_path / "a", capex_reporting=6)["x_capex"]["verdict"] == "insufficient data"
+    lower = _checks(tmp_path / "b", capex_reporting=6, coverage_floor=0.8)["x_capex"]
+    assert lower["verdict"] == "supported"
+    assert lower["rule"].endswith("insufficient data below 80% coverage")
+    stricter = _checks(tmp_path / "c", growth_basis=494, coverage_floor=0.99)["x_share"]
+    assert stricter["verdict"] == "insufficient data"
+    assert stricter["rule"].endswith("insufficient data below 99% coverage")
+
+
+def test_model_reads_the_coverage_floor_variable() -> None:
+    # run_model refuses to run without it, so an unset floor cannot read as NULL
+    assert "coverage_floor" in MODEL.variables
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,9 @@
 -- year's trailing GDP, i.e. a contribution to GDP growth) and
 -- staging.market_caps.market_cap[ticker=;change_on=] (the one-day change on that day).
 -- Without a period selector a family takes its latest period whose coverage reaches the floor
--- (90% of the universe, the default AIWATCH_COVERAGE_FLOOR) and whose figure is not NULL, else
--- its latest period with any data.
+-- and whose figure is not NULL, else its latest period with any data. The floor is
+-- getvariable('coverage_floor'): AIWATCH_COVERAGE_FLOOR (Settings.coverage_floor, default 0.9,
+-- i.e. 90% of the universe), the same floor the market marts and the report apply.
 -- Verdicts: 'not computable from public filings' (computable = false); 'insufficient data'
 -- (aiwatch's own addition: no figure, or coverage below the floor: the data present cannot
 -- answer yet, and a guess from a partial sum would look like an answer); otherwise by the rule
@@ -28,8 +29,8 @@ with claims as (
 ),
 
 params as (
-    -- the share of a universe that must report before a figure is trusted (AIWATCH_COVERAGE_FLOOR's default)
-    select 0.9 as coverage_floor
+    -- the share of a universe that must report before a figure is trusted (AIWATCH_COVERAGE_FLOOR)
+    select cast(getvariable('coverage_floor') as double) as coverage_floor
 ),
 
 parsed as (
@@ -333,6 +334,7 @@ judged as (
         r.universe,
         r.covered_what,
         r.method_detail,
+        pr.coverage_floor,
         case when r.universe > 0 then r.covered / r.universe end as coverage_ratio,
         -- tolerance of a greater_than rule without one: 10% of the cited figure
         coalesce(p.tolerance, 0.1 * abs(p.cited_figure)) as band,
@@ -375,19 +377,21 @@ select
     as_of, -- The period the recomputed figure is for (calendar quarter, 'year vs year' or 'day to day')
     covered, -- Units of the universe that the figure covers (see coverage)
     universe, -- Size of the universe the claim speaks of (S&P 500 members, group members, hyperscalers, day pairs)
-    coverage_ratio, -- covered / universe; below 0.9 the verdict is 'insufficient data'
+    coverage_ratio, -- covered / universe; below the coverage floor (AIWATCH_COVERAGE_FLOOR, default 0.9) the verdict is 'insufficient data'
     case when universe is not null
         then cast(covered as varchar) || '/' || cast(universe as varchar) || ' ' || covered_what
     end as coverage, -- covered/universe in words, e.g. '3/7 group members with four quarters of capex in both years'
-    verdict, -- 'supported', 'partly', 'contradicted', 'not computable from public filings', or 'insufficient data' (no figure, or coverage below 90%: the data cannot answer yet)
+    verdict, -- 'supported', 'partly', 'contradicted', 'not computable from public filings', or 'insufficient data' (no figure, or coverage below the floor: the data cannot answer yet)
     case
         when not coalesce(computable, false) then 'none: not computable'
         when comparison = 'about' then 'supported if |recomputed - cited| <= ' || printf('%g', tolerance)
             || ', partly if <= ' || printf('%g', 2 * tolerance) || ', else contradicted'
         when comparison = 'greater_than' then 'supported if recomputed > ' || printf('%g', cited_figure)
             || ', partly if > ' || printf('%g', cited_figure - band) || ', else contradicted'
-    end || case when computable then '; insufficient data below 90% coverage' else '' end
-        as rule, -- The verdict rule in words, from comparison, tolerance and the 90% coverage floor
+    end || case when computable
+        then '; insufficient data below ' || printf('%g', 100 * coverage_floor) || '% coverage'
+        else '' end
+        as rule, -- The verdict rule in words, from comparison, tolerance and the coverage floor in force
     case
         when not coalesce(computable, false) then 'Not recomputed: ' || coalesce(note, 'no public filing carries the figure')
         when method_detail is null then 'No rows of ' || coalesce(metric_table, metric, '?') || ' for ' || coalesce(metric, '?')
