@@ -38,6 +38,30 @@ def load_metadata(result: LoadResult, *, offline: bool) -> dict[str, dg.Metadata
     return metadata
 
 
+FETCH_CHECK = "fetch_complete"
+
+
+def fetch_check(result: LoadResult, *, offline: bool) -> dg.AssetCheckResult:
+    """Every document asked for was served (or was already current). A failure (after retries)
+    means that company's rows are from its last good payload; the check says which."""
+    missing_severity = "expected offline: the snapshot holds a few companies" if offline else ""
+    return dg.AssetCheckResult(
+        check_name=FETCH_CHECK,
+        passed=not result.failed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failed": dg.MetadataValue.int(len(result.failed)),
+            "failed_list": dg.MetadataValue.md(
+                "\n".join(f"- {key}: {error}" for key, error in result.failed.items()) or "none"
+            ),
+            "missing": dg.MetadataValue.int(len(result.missing)),
+            "missing_note": dg.MetadataValue.text(
+                missing_severity or "not served by the source (404): no such document"
+            ),
+        },
+    )
+
+
 def markdown_table(frame: pl.DataFrame) -> str:
     """A small frame as a Markdown table for the UI (no pandas/tabulate needed)."""
     if frame.is_empty():

@@ -10,7 +10,7 @@ import dagster as dg
 
 from aiwatch import ingest, refresh
 from aiwatch.settings import REPO_ROOT
-from pipelines.metadata import load_metadata
+from pipelines.metadata import FETCH_CHECK, fetch_check, load_metadata
 from pipelines.resources import AiwatchResource
 
 # Every asset here writes DuckDB; the warehouse's own lock serializes the writes, and the
@@ -18,8 +18,25 @@ from pipelines.resources import AiwatchResource
 KINDS = {"duckdb", "python"}
 
 
-def _result(result: ingest.LoadResult, aiwatch: AiwatchResource) -> dg.MaterializeResult:
-    return dg.MaterializeResult(metadata=load_metadata(result, offline=aiwatch.settings().offline))
+def _result(
+    result: ingest.LoadResult, aiwatch: AiwatchResource, *, with_fetch_check: bool = False
+) -> dg.MaterializeResult:
+    offline = aiwatch.settings().offline
+    return dg.MaterializeResult(
+        metadata=load_metadata(result, offline=offline),
+        check_results=[fetch_check(result, offline=offline)] if with_fetch_check else None,
+    )
+
+
+def _fetch_check_spec(key: list[str]) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            FETCH_CHECK,
+            asset=dg.AssetKey(key),
+            description="Every company's document was served or already current; a failure "
+            "(after retries) keeps that company's last good rows and is listed here.",
+        )
+    ]
 
 
 @dg.asset(key=["raw", "sec_tickers"], group_name="sec", kinds=KINDS)
@@ -84,7 +101,7 @@ mag7 = seed_assets[0]
 
 
 @dg.asset(key=["raw", "sec_companyfacts"], deps=[sp500_membership, mag7], group_name="sec",
-          kinds=KINDS)
+          kinds=KINDS, check_specs=_fetch_check_spec(["raw", "sec_companyfacts"]))
 def sec_companyfacts(aiwatch: AiwatchResource) -> dg.MaterializeResult:
     """Every XBRL fact of every company that was an S&P 500 member since the window start
     (`AIWATCH_WINDOW_START`, default 2019-01-01), long form, as filed: cik, taxonomy, concept,
@@ -97,11 +114,12 @@ def sec_companyfacts(aiwatch: AiwatchResource) -> dg.MaterializeResult:
             refresh.refresh_sec_companyfacts(client, wh, ciks,
                                              options=refresh.RefreshOptions.from_env()),
             aiwatch,
+            with_fetch_check=True,
         )
 
 
 @dg.asset(key=["raw", "sec_filings"], deps=[sp500_membership, mag7], group_name="sec",
-          kinds=KINDS)
+          kinds=KINDS, check_specs=_fetch_check_spec(["raw", "sec_filings"]))
 def sec_filings(aiwatch: AiwatchResource) -> dg.MaterializeResult:
     """The EDGAR filing index of every member since the window start: form, filing date,
     report date, accession, fiscal year end. Source: data.sec.gov submissions (with the
@@ -113,6 +131,7 @@ def sec_filings(aiwatch: AiwatchResource) -> dg.MaterializeResult:
             refresh.refresh_sec_filings(client, wh, ciks, wh.settings.window_start,
                                         options=refresh.RefreshOptions.from_env()),
             aiwatch,
+            with_fetch_check=True,
         )
 
 
