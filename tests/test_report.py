@@ -14,7 +14,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from aiwatch.report import CHARTS, build_report
+from aiwatch.report import (
+    CHARTS,
+    HEADLINE_QUERIES,
+    build_report,
+    headline_numbers,
+    headlines_for,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHART_NAMES = (
@@ -151,6 +157,61 @@ def test_null_shares_below_coverage_are_not_drawn(tmp_path: Path) -> None:
     assert drawn["market_concentration"] is False
     assert "mag7_earnings_share" not in result.headlines
     assert "8/500 members" in next(c for c in result.charts if c.name == "mag7_earnings_share").coverage
+
+
+def test_headlines_follow_the_coverage_floor_passed_in(tmp_path: Path) -> None:
+    """SYNTHETIC coverage: earnings 495/500 members (99%), growth basis 490/500 (98%), 'other'
+    capex 480/493 (97.4%), mag7 capex 7/7. The floor decides which headlines exist."""
+    con = synthetic_db(tmp_path / "floor.duckdb")
+    try:
+        default = headline_numbers(con)
+        assert default == headline_numbers(con, 0.9)
+        assert {"mag7_earnings_share", "mag7_share_of_earnings_growth_since_2022q4",
+                "mag7_capex_growth", "other_capex_growth"} <= set(default)
+        stricter = headline_numbers(con, 0.985)
+        assert stricter["mag7_earnings_share"] == pytest.approx(0.31)  # 2024Q4: 0.2 + 11 * 0.01
+        assert "mag7_share_of_earnings_growth_since_2022q4" not in stricter
+        assert "other_capex_growth" not in stricter
+        assert stricter["mag7_capex_growth"] == pytest.approx(0.4)  # 7/7 clears any floor
+        # the marts that apply the floor themselves are read as they are
+        assert stricter["mag7_market_cap_share"] == default["mag7_market_cap_share"]
+    finally:
+        con.close()
+
+
+def test_report_charts_use_the_floor_passed_in(tmp_path: Path) -> None:
+    con = synthetic_db(tmp_path / "floor.duckdb")
+    try:
+        result = build_report(con, tmp_path / "out", coverage_floor=0.995)
+    finally:
+        con.close()
+    earnings = next(c for c in result.charts if c.name == "mag7_earnings_share")
+    assert earnings.has_data is False  # 495/500 members is below 99.5%
+    assert "99.5% of members report" in earnings.method
+    assert "mag7_earnings_share" not in result.headlines
+
+
+def test_headlines_are_keyed_by_the_mart_their_query_reads(tmp_path: Path) -> None:
+    """Dagster puts each headline on the asset of `HeadlineQuery.table`: it must be the one
+    table the query reads, or the UI would plot a number under the wrong mart."""
+    import sqlglot
+    from sqlglot import exp
+
+    for label, headline in HEADLINE_QUERIES.items():
+        tables = {
+            f"{t.db}.{t.name}"
+            for t in sqlglot.parse_one(headline.query, dialect="duckdb").find_all(exp.Table)
+        }
+        assert tables == {headline.table}, label
+        assert label in headlines_for(headline.table)
+        assert "0.9" not in headline.query, label  # the floor is bound, not written in
+    con = synthetic_db(tmp_path / "by_table.duckdb")
+    try:
+        capex = headline_numbers(con, table="marts.capex_growth")
+    finally:
+        con.close()
+    assert set(capex) == {"mag7_capex_growth", "other_capex_growth"}
+    assert headlines_for("marts.deal_cycles") == []
 
 
 def _chromium(args: list[str], user_data: Path) -> subprocess.CompletedProcess[str]:

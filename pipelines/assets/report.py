@@ -49,6 +49,7 @@ def report_html(
         result = build_report(
             con, out_dir,
             progress=lambda done, total, what: context.log.info(f"report {done}/{total}: {what}"),
+            coverage_floor=settings.coverage_floor,
         )
     finally:
         con.close()

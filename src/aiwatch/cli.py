@@ -427,7 +427,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
                 progress.update(task, completed=done, total=total, description=what)
 
             try:
-                result = build_report(con, out_dir, progress=step)
+                result = build_report(con, out_dir, progress=step, coverage_floor=settings.coverage_floor)
             except OSError as exc:
                 raise UserError(
                     f"cannot write the report to {out_dir}: {_first_line(exc)}",

@@ -1,14 +1,20 @@
 """The report a person opens: one self-contained HTML page with PNG charts and the claim table.
 
-`build_report(con, out_dir)` reads the marts from an open DuckDB connection (the CLI and the
-Dagster asset pass the PUBLISHED database, read-only) and writes `report.html` plus one PNG per
-chart next to it. The page embeds every PNG as a base64 data URI and uses no script and no
+`build_report(con, out_dir, coverage_floor=...)` reads the marts from an open DuckDB connection
+(the CLI and the Dagster asset pass the PUBLISHED database, read-only, and
+`Settings.coverage_floor`) and writes `report.html` plus one PNG per chart next to it. The page embeds every PNG as a base64 data URI and uses no script and no
 external URL, so it opens offline, from an e-mail attachment, or years later.
 
 Charts are drawn with matplotlib's object API on the Agg canvas (no pyplot global state, no
 display needed). A mart that is missing, empty, or whose figure is NULL because coverage is
 below the floor gets a "no data" panel that says what coverage there is, never a failure and
-never a chart of a partial sum dressed up as the index.
+never a chart of a partial sum dressed up as the index. The floor is AIWATCH_COVERAGE_FLOOR
+(`Settings.coverage_floor`), the one the marts and marts.claim_checks read as
+`getvariable('coverage_floor')`: one floor, passed in, never a constant here.
+
+`HEADLINE_QUERIES` is the one list of headline numbers: the report shows them, and the Dagster
+asset of the mart each query reads puts the newest value on its materialization
+(`headline_numbers(con, floor, table=...)`), so the UI plots their history.
 """
 
 from __future__ import annotations
@@ -31,9 +37,6 @@ from matplotlib.patches import FancyArrowPatch
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.html"
-# Share of a universe that must report before an aggregate is shown (AIWATCH_COVERAGE_FLOOR's
-# default; the marts and marts.claim_checks use the same).
-COVERAGE_FLOOR = 0.9
 # Small enough to keep the page light (each PNG ~30-80 KB), sharp enough to read on a laptop.
 _DPI = 100
 _SIZE = (9.0, 4.2)
@@ -75,14 +78,17 @@ class ReportResult:
 # Reading
 
 
-def _frame(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame | None:
-    """The query's rows, or None when a table or column it reads does not exist (a mart not
-    built yet, or built by an older version): that chart becomes a "no data" panel."""
+def _frame(
+    con: duckdb.DuckDBPyConnection, query: str, params: dict[str, object] | None = None
+) -> pl.DataFrame | None:
+    """The query's rows (`params` bound to its `$name` placeholders), or None when a table or
+    column it reads does not exist (a mart not built yet, or built by an older version): that
+    chart becomes a "no data" panel."""
     complete = getattr(con, "complete", None)
     if complete is not None:  # DuckDB 2.0: a caller's half-read result blocks con.sql()
         complete()
     try:
-        return con.sql(query).pl()
+        return con.sql(query, params=params).pl()
     except (duckdb.CatalogException, duckdb.BinderException) as exc:
         log.warning("report: %s", str(exc).splitlines()[0])
         return None
@@ -98,6 +104,11 @@ def _money(value: float | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _floor_pct(coverage_floor: float) -> str:
+    """The floor as a person reads it: 0.9 -> '90%', 0.875 -> '87.5%'."""
+    return f"{coverage_floor * 100:g}%"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,13 +145,14 @@ def _money_axis(ax: object) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _money(v)))  # type: ignore[attr-defined]
 
 
-def chart_earnings_share(con: duckdb.DuckDBPyConnection) -> Chart:
+def chart_earnings_share(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     title = "Mag7 share of S&P 500 earnings (TTM net income)"
     method = (
         "marts.mag7_earnings_share: the Mag7's trailing-twelve-month net income (10-K/10-Q, "
         "attributable to the parent) over that of all S&P 500 members on the quarter's last "
         "day; dashed: the Mag7's share of the index's TTM earnings growth since 2022Q4. "
-        "Not drawn when a Mag7 member lacks a TTM figure or fewer than 90% of members report."
+        "Not drawn when a Mag7 member lacks a TTM figure or fewer than "
+        f"{_floor_pct(coverage_floor)} of members report."
     )
     df = _frame(con, "select * from marts.mag7_earnings_share order by calendar_quarter")
     if df is None or df.is_empty():
@@ -156,9 +168,9 @@ def chart_earnings_share(con: duckdb.DuckDBPyConnection) -> Chart:
     # The mart leaves the index-wide coverage floor to its readers: a share of the earnings of
     # the few members on file is not a share of the S&P 500's.
     df = df.with_columns(
-        pl.when(pl.col("members_reporting") >= COVERAGE_FLOOR * pl.col("members"))
+        pl.when(pl.col("members_reporting") >= coverage_floor * pl.col("members"))
         .then(pl.col("mag7_share")).alias("mag7_share"),
-        pl.when(pl.col("growth_basis_companies") >= COVERAGE_FLOOR * pl.col("members"))
+        pl.when(pl.col("growth_basis_companies") >= coverage_floor * pl.col("members"))
         .then(pl.col("mag7_share_of_growth_since_2022q4"))
         .alias("mag7_share_of_growth_since_2022q4"),
     )
@@ -168,7 +180,8 @@ def chart_earnings_share(con: duckdb.DuckDBPyConnection) -> Chart:
     )
     if shown.is_empty():
         return Chart("mag7_earnings_share", title, method, coverage,
-                     _no_data(title, f"no quarter with 90% of members reporting; {coverage}"),
+                     _no_data(title, f"no quarter with {_floor_pct(coverage_floor)} of members "
+                              f"reporting; {coverage}"),
                      False)
     fig = Figure(figsize=_SIZE)
     ax = fig.add_subplot()
@@ -187,7 +200,7 @@ def chart_earnings_share(con: duckdb.DuckDBPyConnection) -> Chart:
     return Chart("mag7_earnings_share", title, method, coverage, _png(fig), True)
 
 
-def chart_capex(con: duckdb.DuckDBPyConnection) -> Chart:
+def chart_capex(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     title = "Capital expenditure by group and its growth"
     method = (
         "marts.capex_growth: each company's calendar-year cash capex (sum of its four fiscal "
@@ -242,13 +255,13 @@ def chart_capex(con: duckdb.DuckDBPyConnection) -> Chart:
     return Chart("capex_by_group", title, method, coverage, _png(fig), True)
 
 
-def chart_concentration(con: duckdb.DuckDBPyConnection) -> Chart:
+def chart_concentration(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     title = "Market-cap concentration: Mag7 share of the S&P 500"
     method = (
         "marts.market_concentration: the Mag7's market cap (close as traded x shares "
         "outstanding as of the day) over the sum for the day's point-in-time S&P 500 members; "
-        "full, not float-adjusted, caps. NULL unless every Mag7 member and 90% of members "
-        "have a market cap that day."
+        f"full, not float-adjusted, caps. NULL unless every Mag7 member and "
+        f"{_floor_pct(coverage_floor)} of members have a market cap that day."
     )
     df = _frame(con, 'select * from marts.market_concentration order by "date"')
     if df is None or df.is_empty():
@@ -273,13 +286,13 @@ def chart_concentration(con: duckdb.DuckDBPyConnection) -> Chart:
     return Chart("market_concentration", title, method, coverage, _png(fig), True)
 
 
-def chart_return_contribution(con: duckdb.DuckDBPyConnection) -> Chart:
+def chart_return_contribution(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     title = "Who delivered the market-cap gain since the base date"
     method = (
         "marts.return_contribution: each company's market-cap change from the last trading day "
         "on or before the base date (ChatGPT's launch, 2022-11-30) to the latest day, for the "
         "end day's S&P 500 members priced on both days; the 15 largest shown. Shares of the "
-        "index's gain are NULL below 90% member coverage."
+        f"index's gain are NULL below {_floor_pct(coverage_floor)} member coverage."
     )
     df = _frame(con, "select * from marts.return_contribution")
     if df is None or df.is_empty():
@@ -321,7 +334,7 @@ def chart_return_contribution(con: duckdb.DuckDBPyConnection) -> Chart:
     return Chart("return_contribution", title, method, coverage, _png(fig), True)
 
 
-def chart_ai_capex_vs_gdp(con: duckdb.DuckDBPyConnection) -> Chart:
+def chart_ai_capex_vs_gdp(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     title = "Hyperscaler capex vs US GDP"
     method = (
         "marts.ai_capex_vs_gdp: the trailing-twelve-month cash capex of MSFT, AMZN, GOOGL, "
@@ -357,7 +370,7 @@ def chart_ai_capex_vs_gdp(con: duckdb.DuckDBPyConnection) -> Chart:
     return Chart("ai_capex_vs_gdp", title, method, coverage, _png(fig), True)
 
 
-def chart_deal_graph(con: duckdb.DuckDBPyConnection) -> Chart:
+def chart_deal_graph(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     title = "Circular deals: who pays whom"
     method = (
         "raw.deals (data/deals.csv, each row with its public source): an arrow points the way "
@@ -415,7 +428,9 @@ def chart_deal_graph(con: duckdb.DuckDBPyConnection) -> Chart:
     return Chart("deal_graph", title, method, coverage, _png(fig), True)
 
 
-CHARTS: tuple[Callable[[duckdb.DuckDBPyConnection], Chart], ...] = (
+# Each chart gets the connection and the coverage floor (not every chart applies one: capex,
+# capex vs GDP and the deal graph show their own coverage instead).
+CHARTS: tuple[Callable[[duckdb.DuckDBPyConnection, float], Chart], ...] = (
     chart_earnings_share,
     chart_capex,
     chart_concentration,
@@ -429,36 +444,89 @@ CHARTS: tuple[Callable[[duckdb.DuckDBPyConnection], Chart], ...] = (
 # Headlines and the claim table
 
 
-# Label -> query returning one number; a NULL (coverage below the floor) is left out.
-HEADLINE_QUERIES: dict[str, str] = {
-    "mag7_earnings_share": "select mag7_share from marts.mag7_earnings_share "
-    "where mag7_share is not null and members_reporting >= 0.9 * members "
-    "order by calendar_quarter desc limit 1",
-    "mag7_share_of_earnings_growth_since_2022q4": "select mag7_share_of_growth_since_2022q4 "
-    "from marts.mag7_earnings_share where mag7_share_of_growth_since_2022q4 is not null "
-    "and growth_basis_companies >= 0.9 * members order by calendar_quarter desc limit 1",
-    # Growth only where at least 90% of the group reports both years (a like-for-like subset
-    # of 3 of 7 companies is not the Mag7's growth).
-    "mag7_capex_growth": "select growth from marts.capex_growth where group_name = 'mag7' "
-    "and growth is not null and companies_reporting >= 0.9 * companies "
-    "order by calendar_year desc limit 1",
-    "other_capex_growth": "select growth from marts.capex_growth where group_name = 'other' "
-    "and growth is not null and companies_reporting >= 0.9 * companies "
-    "order by calendar_year desc limit 1",
-    "mag7_market_cap_share": 'select mag7_share from marts.market_concentration '
-    'where mag7_share is not null order by "date" desc limit 1',
-    "ai_basket_share_of_index_gain": "select share_of_index_gain from marts.return_contribution "
-    "where group_name = 'ai_basket' and share_of_index_gain is not null",
-    "hyperscaler_capex_share_of_gdp": "select capex_ttm_share_of_gdp from marts.ai_capex_vs_gdp "
-    "where capex_ttm_share_of_gdp is not null order by calendar_quarter desc limit 1",
+@dataclass(frozen=True)
+class HeadlineQuery:
+    """One headline number: the mart it reads and a query returning its newest value.
+
+    `$coverage_floor`, where the query has it, is bound to the run's floor (a parameter, never
+    formatted into the SQL). A NULL (coverage below the floor) or no row means no headline.
+    """
+
+    table: str
+    query: str
+
+
+# Label -> the one number a person looks for first. The report shows them; the Dagster asset
+# of `table` puts the newest value on its materialization as float metadata (its history is
+# plotted). A share or growth computed from the few companies on file is not the index's: the
+# queries on marts that leave the floor to their readers apply it here.
+HEADLINE_QUERIES: dict[str, HeadlineQuery] = {
+    "mag7_earnings_share": HeadlineQuery(
+        "marts.mag7_earnings_share",
+        "select mag7_share from marts.mag7_earnings_share "
+        "where mag7_share is not null and members_reporting >= $coverage_floor * members "
+        "order by calendar_quarter desc limit 1",
+    ),
+    "mag7_share_of_earnings_growth_since_2022q4": HeadlineQuery(
+        "marts.mag7_earnings_share",
+        "select mag7_share_of_growth_since_2022q4 from marts.mag7_earnings_share "
+        "where mag7_share_of_growth_since_2022q4 is not null "
+        "and growth_basis_companies >= $coverage_floor * members "
+        "order by calendar_quarter desc limit 1",
+    ),
+    # Growth only where the floor's share of the group reports both years (a like-for-like
+    # subset of 3 of 7 companies is not the Mag7's growth).
+    "mag7_capex_growth": HeadlineQuery(
+        "marts.capex_growth",
+        "select growth from marts.capex_growth where group_name = 'mag7' "
+        "and growth is not null and companies_reporting >= $coverage_floor * companies "
+        "order by calendar_year desc limit 1",
+    ),
+    "other_capex_growth": HeadlineQuery(
+        "marts.capex_growth",
+        "select growth from marts.capex_growth where group_name = 'other' "
+        "and growth is not null and companies_reporting >= $coverage_floor * companies "
+        "order by calendar_year desc limit 1",
+    ),
+    # The two market marts apply getvariable('coverage_floor') themselves (NULL below it).
+    "mag7_market_cap_share": HeadlineQuery(
+        "marts.market_concentration",
+        'select mag7_share from marts.market_concentration '
+        'where mag7_share is not null order by "date" desc limit 1',
+    ),
+    "ai_basket_share_of_index_gain": HeadlineQuery(
+        "marts.return_contribution",
+        "select share_of_index_gain from marts.return_contribution "
+        "where group_name = 'ai_basket' and share_of_index_gain is not null",
+    ),
+    # NULL unless every hyperscaler has a TTM capex: a stricter floor of its own.
+    "hyperscaler_capex_share_of_gdp": HeadlineQuery(
+        "marts.ai_capex_vs_gdp",
+        "select capex_ttm_share_of_gdp from marts.ai_capex_vs_gdp "
+        "where capex_ttm_share_of_gdp is not null order by calendar_quarter desc limit 1",
+    ),
 }
 
 
-def headline_numbers(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
-    """The newest well-covered value of each headline; absent when NULL or the mart is missing."""
+def headlines_for(table: str) -> list[str]:
+    """Labels of the headline numbers read from `table` (e.g. 'marts.capex_growth')."""
+    return [label for label, headline in HEADLINE_QUERIES.items() if headline.table == table]
+
+
+def headline_numbers(
+    con: duckdb.DuckDBPyConnection, coverage_floor: float = 0.9, *, table: str | None = None
+) -> dict[str, float]:
+    """The newest well-covered value of each headline (only those read from `table`, if given);
+    absent when NULL, below `coverage_floor` (AIWATCH_COVERAGE_FLOOR) or the mart is missing."""
     numbers: dict[str, float] = {}
-    for label, query in HEADLINE_QUERIES.items():
-        frame = _frame(con, query)
+    for label, headline in HEADLINE_QUERIES.items():
+        if table is not None and headline.table != table:
+            continue
+        # Bound only where the query reads it: DuckDB refuses a parameter the query lacks.
+        params = (
+            {"coverage_floor": coverage_floor} if "$coverage_floor" in headline.query else None
+        )
+        frame = _frame(con, headline.query, params)
         if frame is not None and frame.height and frame.item(0, 0) is not None:
             numbers[label] = float(frame.item(0, 0))
     return numbers
@@ -555,26 +623,32 @@ def _html_page(charts: list[Chart], claims_html: str, headlines: dict[str, float
 
 
 def build_report(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    progress: Progress | None = None,
+    *,
+    coverage_floor: float = 0.9,
 ) -> ReportResult:
     """Write `out_dir/report.html` (charts embedded) and each chart's PNG next to it.
 
-    `con` may be read-only. `progress(done, total, what)` is called as each part finishes,
-    so a caller can show a progress bar. Never fails for a missing or empty mart: its chart
-    becomes a "no data" panel that says why.
+    `con` may be read-only. `coverage_floor` is the share of a universe that must report before
+    an aggregate is shown: pass `Settings.coverage_floor` (AIWATCH_COVERAGE_FLOOR), the floor
+    the marts were built with, so page and marts agree. `progress(done, total, what)` is called
+    as each part finishes, so a caller can show a progress bar. Never fails for a missing or
+    empty mart: its chart becomes a "no data" panel that says why.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     total = len(CHARTS) + 2
     charts = []
     for done, draw in enumerate(CHARTS, start=1):
-        chart = draw(con)
+        chart = draw(con, coverage_floor)
         (out_dir / chart.file_name).write_bytes(chart.png)
         charts.append(chart)
         if progress:
             progress(done, total, chart.title)
     claims_html, claims = _claims_table(con)
-    headlines = headline_numbers(con)
+    headlines = headline_numbers(con, coverage_floor)
     if progress:
         progress(total - 1, total, "claim table and headline numbers")
     page = _html_page(charts, claims_html, headlines, datetime.now(UTC))
