@@ -197,12 +197,21 @@ def test_headlines_are_keyed_by_the_mart_their_query_reads(tmp_path: Path) -> No
     import sqlglot
     from sqlglot import exp
 
+    from aiwatch import sqlmodels
+    from aiwatch.settings import REPO_ROOT
+
+    models = {m.table: m for m in sqlmodels.discover(REPO_ROOT / "sql")}
     for label, headline in HEADLINE_QUERIES.items():
         tables = {
             f"{t.db}.{t.name}"
             for t in sqlglot.parse_one(headline.query, dialect="duckdb").find_all(exp.Table)
         }
         assert tables == {headline.table}, label
+        # a column the mart lacks would only log a warning and drop the headline: catch it here
+        columns = {
+            c.name for c in sqlglot.parse_one(headline.query, dialect="duckdb").find_all(exp.Column)
+        }
+        assert columns <= set(models[headline.table].columns), (label, columns)
         assert label in headlines_for(headline.table)
         assert "0.9" not in headline.query, label  # the floor is bound, not written in
     con = synthetic_db(tmp_path / "by_table.duckdb")

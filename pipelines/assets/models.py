@@ -8,21 +8,8 @@ from __future__ import annotations
 import dagster as dg
 
 from aiwatch import sqlmodels
+from aiwatch.report import headline_numbers
 from pipelines.resources import AiwatchResource
-
-# The number a user wants to see plotted over time in the UI, per mart: the newest value.
-HEADLINES: dict[str, tuple[str, str]] = {
-    "marts.mag7_earnings_share": (
-        "mag7_share",
-        "select mag7_share from marts.mag7_earnings_share where mag7_share is not null "
-        "order by calendar_quarter desc limit 1",
-    ),
-    "marts.market_concentration": (
-        "mag7_share",
-        "select mag7_share from marts.market_concentration where mag7_share is not null "
-        "order by date desc limit 1",
-    ),
-}
 
 
 def table_key(table: str) -> dg.AssetKey:
@@ -47,11 +34,12 @@ def build_model_asset(model: sqlmodels.SqlModel) -> dg.AssetsDefinition:
                 "dagster/row_count": dg.MetadataValue.int(rows),
                 "preview": dg.MetadataValue.md(wh.table_preview(con, model.table)),
             }
-            if model.table in HEADLINES:
-                label, query = HEADLINES[model.table]
-                row = con.execute(query).fetchone()
-                if row is not None and row[0] is not None:
-                    metadata[label] = dg.MetadataValue.float(float(row[0]))
+            # The headline numbers read from this mart (aiwatch.report.HEADLINE_QUERIES, the
+            # same the report shows), newest value above the coverage floor, as floats so the
+            # UI plots their history; absent when NULL or below the floor.
+            numbers = headline_numbers(con, wh.settings.coverage_floor, table=model.table)
+            for label, value in numbers.items():
+                metadata[label] = dg.MetadataValue.float(value)
         return dg.MaterializeResult(metadata=metadata)
 
     return _model
