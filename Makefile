@@ -31,7 +31,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Every benchmark, ~10 min (a SYNTHETIC universe is generated once under .aiwatch/bench):
+# Every benchmark, ~10 min (a SYNTHETIC universe is generated once under $TMPDIR/aiwatch-bench):
 # JSON in benchmarks/results/, then a summary table with each target beside its figure.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -13,6 +13,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,10 @@ from aiwatch.settings import REPO_ROOT
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
-# Generated inputs (GBs at 1x): kept between runs so `make bench` is not mostly generation.
-WORK_DIR = Path(os.environ.get("AIWATCH_BENCH_WORK", REPO_ROOT / ".aiwatch" / "bench"))
+# Generated inputs (GBs at 1x): kept between runs so `make bench` is not mostly generation;
+# outside the repo, so `make clean` (or another run's) does not delete them mid-benchmark.
+WORK_DIR = Path(os.environ.get("AIWATCH_BENCH_WORK")
+                or Path(tempfile.gettempdir()) / "aiwatch-bench")
 SEC_USER_AGENT = "aiwatch-bench bench@example.com"
 # ~26k facts a company, as in real S&P 500 companyfacts (Apple: 24.6k): 503 x 26k = ~13M facts.
 EXTRA_CONCEPTS_1X = 495
