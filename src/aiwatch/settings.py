@@ -82,6 +82,15 @@ class Settings:
     coverage_floor: float = 0.9
     # Daily prices: "yahoo" (no key) or "stooq" (needs AIWATCH_STOOQ_API_KEY).
     prices_source: str = "yahoo"
+    # SEC refresh: refetch every member (not just those in the daily index) ...
+    full_refresh: bool = False
+    # ... or stream SEC's nightly companyfacts.zip instead of per-company requests ...
+    bulk: bool = False
+    # ... for every filer in the archive, not only S&P 500 members.
+    all_filers: bool = False
+    # Concurrent SEC downloads (threads sharing the one rate limiter): overlaps latency with
+    # the limiter's spacing; never raises the rate.
+    sec_workers: int = 4
     http_timeout_seconds: float = 30.0
     http_max_retries: int = 6
 
@@ -104,6 +113,10 @@ class Settings:
             stooq_api_key=(env.get("AIWATCH_STOOQ_API_KEY") or "").strip() or None,
             coverage_floor=float(env.get("AIWATCH_COVERAGE_FLOOR", "0.9")),
             prices_source=(env.get("AIWATCH_PRICES_SOURCE") or "yahoo").strip().lower(),
+            full_refresh=_flag(env.get("AIWATCH_FULL_REFRESH")),
+            bulk=_flag(env.get("AIWATCH_BULK")),
+            all_filers=_flag(env.get("AIWATCH_ALL_FILERS")),
+            sec_workers=max(1, int(env.get("AIWATCH_SEC_WORKERS") or 4)),
         )
 
     def with_(self, **changes: object) -> Settings:
