@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--companies", type=int, default=503)
     parser.add_argument("--extra-concepts", type=int, default=common.EXTRA_CONCEPTS_1X)
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="benchmark 5 only: the 1x ingest's peak RSS, no SQL models")
     args = parser.parse_args(argv)
 
     from fakeserver import FakeServer
@@ -139,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
           f"{ingest['peak_rss'] / 2**20:,.0f} MiB (baseline {ingest['baseline_rss'] / 2**20:,.0f}"
           f" MiB; {ingest['peak_rss'] / ingest['baseline_rss']:.1f}x baseline; target 1536 MiB)",
           flush=True)
+    if args.ingest_only:
+        out = common.write_result("scale_ingest", {"companies": args.companies,
+                                                   "extra_concepts": args.extra_concepts,
+                                                   "ingest": ingest})
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"wrote {out}")
+        return 0
 
     build_db = home / "build" / "aiwatch.duckdb"
     scales = []

@@ -63,7 +63,7 @@ def _child(home: Path, marks: Path) -> None:
     for owner, name in [(companyfacts, "parse_with_rejects"), (submissions, "parse"),
                         (membership, "build_membership")]:
         marking(owner, name, "parse")
-    for name in ("replace_table", "replace_table_from_batches", "record_rejects"):
+    for name in ("replace_table", "replace_rows", "record_rejects"):
         marking(warehouse, name, "write")
     marking(sqlmodels, "replace_table_from_query", "write")
     marking(warehouse.Warehouse, "publish", "publish")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from aiwatch import ingest, refresh
+from aiwatch import ingest
 from aiwatch.settings import REPO_ROOT
 from pipelines.metadata import FETCH_CHECK, fetch_check, load_metadata
 from pipelines.resources import AiwatchResource
@@ -110,12 +110,8 @@ def sec_companyfacts(aiwatch: AiwatchResource) -> dg.MaterializeResult:
     ciks = ingest.member_ciks(wh, wh.settings.window_start)
     # Incremental: only members that filed since the last load are downloaded (raw.refresh_log).
     with aiwatch.client() as client:
-        return _result(
-            refresh.refresh_sec_companyfacts(client, wh, ciks,
-                                             options=refresh.RefreshOptions.from_env()),
-            aiwatch,
-            with_fetch_check=True,
-        )
+        return _result(ingest.load_sec_companyfacts(client, wh, ciks), aiwatch,
+                       with_fetch_check=True)
 
 
 @dg.asset(key=["raw", "sec_filings"], deps=[sp500_membership, mag7], group_name="sec",
@@ -127,12 +123,8 @@ def sec_filings(aiwatch: AiwatchResource) -> dg.MaterializeResult:
     wh = aiwatch.warehouse()
     ciks = ingest.member_ciks(wh, wh.settings.window_start)
     with aiwatch.client() as client:
-        return _result(
-            refresh.refresh_sec_filings(client, wh, ciks, wh.settings.window_start,
-                                        options=refresh.RefreshOptions.from_env()),
-            aiwatch,
-            with_fetch_check=True,
-        )
+        return _result(ingest.load_sec_filings(client, wh, ciks, wh.settings.window_start),
+                       aiwatch, with_fetch_check=True)
 
 
 raw_assets = [sec_tickers, sp500_membership, sec_companyfacts, sec_filings, *seed_assets]

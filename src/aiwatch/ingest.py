@@ -9,20 +9,23 @@ downloads alone: a company whose fetch fails today keeps the rows of its last go
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from aiwatch import fred, membership, prices, seeds, warehouse
 from aiwatch.http import Fetched, FetchError, HttpClient, NotFoundError
-from aiwatch.sec import companyfacts, submissions, tickers
+from aiwatch.sec import tickers
 from aiwatch.warehouse import Warehouse
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from aiwatch.refresh import RefreshOptions, RefreshResult
 
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -172,98 +175,38 @@ def _json_object(body: bytes) -> None:
         raise ValueError("JSON is not an object")
 
 
-def _fetch_each(
+def load_sec_companyfacts(
     client: HttpClient,
-    result: LoadResult,
-    source: str,
-    paths: dict[int, str],
-    validate: Callable[[bytes], None] = _json_object,
-) -> None:
-    for cik, path in paths.items():
-        try:
-            fetched = client.fetch(source, path, validate=validate)
-            result.count(fetched)
-        except NotFoundError:
-            result.missing.append(f"CIK{cik:010d}")
-        except FetchError as exc:
-            result.failed[f"CIK{cik:010d}"] = str(exc)
-            log.warning("keeping the last good payload for CIK %s: %s", cik, exc)
+    wh: Warehouse,
+    ciks: Sequence[int],
+    *,
+    today: date | None = None,
+    options: RefreshOptions | None = None,
+) -> RefreshResult:
+    """XBRL companyfacts of every member → `raw.sec_companyfacts`, every fact row as filed.
 
+    The one loader of the table: `aiwatch.refresh.refresh_sec_companyfacts` (incremental by
+    default, full with AIWATCH_FULL_REFRESH or when the table is missing)."""
+    from aiwatch import refresh  # refresh builds on this module's LoadResult: import late
 
-def load_sec_companyfacts(client: HttpClient, wh: Warehouse, ciks: Sequence[int]) -> LoadResult:
-    """XBRL companyfacts of every member → `raw.sec_companyfacts`, every fact row as filed."""
-    result = LoadResult("raw.sec_companyfacts")
-    paths = {cik: companyfacts_path(cik) for cik in ciks}
-    _fetch_each(client, result, "sec_data", paths, validate=companyfacts.validate)
-    rejects: list[pl.DataFrame] = []
-
-    def batches() -> Iterator[pl.DataFrame]:
-        # One company at a time: 500 payloads never sit in memory together.
-        for cik, path in paths.items():
-            cached = client.cached("sec_data", path)
-            if cached is None:
-                continue
-            try:
-                good, bad = companyfacts.parse_with_rejects(cached.body)
-            except companyfacts.CompanyfactsError as exc:
-                # One unreadable payload costs that company, not the whole table.
-                result.failed[f"CIK{cik:010d}"] = str(exc)
-                continue
-            if bad.height:
-                rejects.append(bad.with_columns(pl.lit(str(cached.path)).alias("source")))
-            yield good
-
-    with wh.writer() as con:
-        result.rows = warehouse.replace_table_from_batches(
-            con, result.table, companyfacts.SCHEMA, batches(),
-            comment="SEC XBRL companyfacts, long form: one row per fact as filed (comparatives "
-            "repeat; fy/fp describe the filing, not the period). No dedup here.",
-        )
-        result.rejects = sum(frame.height for frame in rejects)
-        warehouse.record_rejects(con, result.table, rejects)
-    return result
+    return refresh.refresh_sec_companyfacts(client, wh, ciks, today=today, options=options)
 
 
 def load_sec_filings(
-    client: HttpClient, wh: Warehouse, ciks: Sequence[int], window_start: date
-) -> LoadResult:
-    """EDGAR submissions (filing index per company) → `raw.sec_filings`."""
-    result = LoadResult("raw.sec_filings")
-    paths = {cik: submissions_path(cik) for cik in ciks}
-    _fetch_each(client, result, "sec_data", paths)
-    # Older filings sit on overflow pages; fetch only those that reach into the window.
-    overflow: dict[int, list[str]] = {}
-    for cik, path in paths.items():
-        cached = client.cached("sec_data", path)
-        if cached is None:
-            continue
-        pages = [
-            page["name"]
-            for page in submissions.overflow_pages(cached.body)
-            if page["filingTo"] >= window_start
-        ]
-        overflow[cik] = pages
-        for page in pages:
-            _fetch_each(client, result, "sec_data", {cik: submissions_path(cik, page)})
+    client: HttpClient,
+    wh: Warehouse,
+    ciks: Sequence[int],
+    window_start: date,
+    *,
+    today: date | None = None,
+    options: RefreshOptions | None = None,
+) -> RefreshResult:
+    """EDGAR submissions (filing index per company) → `raw.sec_filings`, through
+    `aiwatch.refresh.refresh_sec_filings` like `load_sec_companyfacts`."""
+    from aiwatch import refresh  # see load_sec_companyfacts
 
-    def batches() -> Iterator[pl.DataFrame]:
-        for cik, path in paths.items():
-            cached = client.cached("sec_data", path)
-            if cached is None:
-                continue
-            yield submissions.parse(cached.body)
-            for page in overflow.get(cik, []):
-                page_cached = client.cached("sec_data", submissions_path(cik, page))
-                if page_cached is not None:
-                    yield submissions.parse(page_cached.body, cik=cik)
-
-    with wh.writer() as con:
-        result.rows = warehouse.replace_table_from_batches(
-            con, result.table, submissions.SCHEMA, batches(),
-            comment="EDGAR filing index per company (submissions API): form, filing and report "
-            "dates, accession, fiscal year end",
-        )
-    return result
+    return refresh.refresh_sec_filings(client, wh, ciks, window_start, today=today,
+                                       options=options)
 
 
 # =============================================================================================

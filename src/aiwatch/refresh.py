@@ -34,6 +34,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -43,6 +44,7 @@ from aiwatch import rawcache, warehouse
 from aiwatch.http import FetchError, HttpClient, NotFoundError
 from aiwatch.ingest import LoadResult, companyfacts_path, submissions_path
 from aiwatch.sec import bulk, companyfacts, daily_index, submissions
+from aiwatch.settings import Settings
 from aiwatch.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -87,14 +89,20 @@ def _flag(value: str | None) -> bool:
 
 @dataclass(frozen=True)
 class RefreshOptions:
-    """How a refresh runs. `from_env` reads AIWATCH_FULL_REFRESH, AIWATCH_BULK,
-    AIWATCH_ALL_FILERS and AIWATCH_SEC_WORKERS (candidates for `Settings`)."""
+    """How a refresh runs; by default what `Settings` says (`from_settings`)."""
 
     force_full: bool = False
     bulk: bool = False
     all_filers: bool = False
     workers: int = DEFAULT_WORKERS
     sweep_every_days: int = 7
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RefreshOptions:
+        """The options `Settings` carries (AIWATCH_FULL_REFRESH, AIWATCH_BULK,
+        AIWATCH_ALL_FILERS, AIWATCH_SEC_WORKERS): what a refresh uses unless told otherwise."""
+        return cls(force_full=settings.full_refresh, bulk=settings.bulk,
+                   all_filers=settings.all_filers, workers=settings.sec_workers)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RefreshOptions:
@@ -370,6 +378,80 @@ def _payloads_writer(
     return write
 
 
+class _Spool:
+    """Companies parsed ahead of the writer: one Parquet file per company and payload under
+    `<home>/build/spool/<table>/`, written (atomically) as each download ends, so parsing
+    overlaps the rate-limited downloads without holding the single-writer lock. The writer
+    then loads the files in one streamed statement (`warehouse.replace_rows(files=...)`).
+
+    A file is trusted only if this run wrote it from the payload whose sha256 is current;
+    anything else is parsed again (under the lock, which is then still HTTP-free). One refresh
+    per table at a time is assumed (Dagster runs one step per asset); files a killed run left
+    are removed when the next run starts."""
+
+    def __init__(self, client: HttpClient, table: str, result: RefreshResult) -> None:
+        self.client = client
+        self.directory = client.settings.home / "build" / "spool" / table
+        self.result = result
+        # cik -> (sha256 of the payload parsed, its Parquet file or None when it has no facts)
+        self.parsed: dict[int, tuple[str, Path | None]] = {}
+        self.rejects: dict[int, pl.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _Spool:
+        self.clear()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        if self.directory.exists():
+            for stale in self.directory.iterdir():
+                stale.unlink(missing_ok=True)
+
+    def add(self, cik: int) -> None:
+        """Parse the company's cached payload into the spool (no cached payload: nothing)."""
+        cached = self.client.cached("sec_data", companyfacts_path(cik))
+        if cached is None:
+            return
+        sha = str(cached.meta.get("sha256", ""))
+        try:
+            good, bad = companyfacts.parse_with_rejects(cached.body)
+        except companyfacts.CompanyfactsError as exc:
+            # One unreadable payload costs that company, not the whole table.
+            with self._lock:
+                self.result.failed[f"CIK{cik:010d}"] = str(exc)
+            return
+        target = None
+        if good.height:
+            target = self.directory / f"CIK{cik:010d}-{sha[:16]}.parquet"
+            tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+            good.write_parquet(tmp, statistics=False)
+            os.replace(tmp, target)
+        with self._lock:
+            self.parsed[cik] = (sha, target)
+            if bad.height:
+                self.rejects[cik] = bad.with_columns(pl.lit(str(cached.path)).alias("source"))
+            else:
+                self.rejects.pop(cik, None)
+
+    def files(self, ciks: Collection[int], current: Mapping[int, str]) -> list[Path]:
+        """The spool files of `ciks`, parsing now any company not spooled from its `current`
+        payload (sha256)."""
+        out = []
+        for cik in ciks:
+            spooled = self.parsed.get(cik)
+            if spooled is None or spooled[0] != current.get(cik):
+                self.parsed.pop(cik, None)
+                self.add(cik)
+                spooled = self.parsed.get(cik)
+            if spooled is not None and spooled[1] is not None:
+                out.append(spooled[1])
+        return out
+
+
 def refresh_sec_companyfacts(
     client: HttpClient,
     wh: Warehouse,
@@ -379,8 +461,12 @@ def refresh_sec_companyfacts(
     options: RefreshOptions | None = None,
 ) -> RefreshResult:
     """Bring `raw.sec_companyfacts` up to date for `members`, downloading as little as the
-    plan allows (module docstring); returns what was done, also logged in `raw.refresh_log`."""
-    options = options or RefreshOptions()
+    plan allows (module docstring); returns what was done, also logged in `raw.refresh_log`.
+
+    No HTTP under the writer lock: the lock is held to read the plan, then released for the
+    downloads (other step processes write meanwhile), and taken again to load what was parsed
+    into the spool while downloading (`_Spool`)."""
+    options = options or RefreshOptions.from_settings(client.settings)
     today = today or datetime.now(UTC).date()
     members = sorted(set(members))
     result = RefreshResult(COMPANYFACTS_TABLE)
@@ -388,79 +474,54 @@ def refresh_sec_companyfacts(
         return _refresh_from_bulk(client, wh, members, today, options, result)
     with wh.writer() as con:
         plan = _plan(con, COMPANYFACTS_TABLE, today, options)
-    done = {cik: threading.Event() for cik in members}
+        built_from = {} if plan.mode == "full" else _stored_hashes(con, COMPANYFACTS_TABLE)
+    full = plan.mode == "full"
+    with _Spool(client, COMPANYFACTS_TABLE, result) as spool:
 
-    def download() -> None:
-        try:
-            with _Meter(client.session) as meter:
-                wanted = _to_fetch(client, plan, members, companyfacts_path, result)
-                paths = {cik: companyfacts_path(cik) for cik in wanted}
-                fetch_parallel(client, result, "sec_data", paths, validate=companyfacts.validate,
-                               workers=options.workers, on_done=lambda cik: done[cik].set())
-            result.ciks_refetched = sorted(wanted)
-            result.requests, result.bytes_downloaded = meter.requests, meter.bytes
-        finally:
-            for event in done.values():
-                event.set()
+        def parse_if_new(cik: int) -> None:
+            # A full load parses everyone; otherwise only payloads its rows were not built from.
+            cached = _cached_hashes(client, [cik], companyfacts_path)
+            if full or (cik in cached and cached[cik] != built_from.get(cik)):
+                spool.add(cik)
 
-    # A full load parses each company as soon as its download ends, so building the table
-    # overlaps the rate-limited downloads instead of following them (the writer lock is held
-    # meanwhile). Other modes need the downloads first, to know whose rows change.
-    overlap = plan.mode == "full"
-    runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sec-download")
-    downloading = runner.submit(download) if overlap else None
-    if downloading is None:
-        download()
-    rejects: list[pl.DataFrame] = []
+        with _Meter(client.session) as meter:
+            wanted = _to_fetch(client, plan, members, companyfacts_path, result)
+            paths = {cik: companyfacts_path(cik) for cik in wanted}
+            fetch_parallel(client, result, "sec_data", paths, validate=companyfacts.validate,
+                           workers=options.workers, on_done=parse_if_new)
+        result.ciks_refetched = sorted(wanted)
+        result.requests, result.bytes_downloaded = meter.requests, meter.bytes
 
-    def batches(ciks: Collection[int]) -> Iterator[pl.DataFrame]:
-        # One company at a time: payloads never sit in memory together.
-        for cik in ciks:
-            done[cik].wait()
-            cached = client.cached("sec_data", companyfacts_path(cik))
-            if cached is None:
-                continue
-            try:
-                good, bad = companyfacts.parse_with_rejects(cached.body)
-            except companyfacts.CompanyfactsError as exc:
-                result.failed[f"CIK{cik:010d}"] = str(exc)
-                continue
-            if bad.height:
-                rejects.append(bad.with_columns(pl.lit(str(cached.path)).alias("source")))
-            yield good
-
-    with wh.writer() as con:
-        if overlap:
-            keys: set[int] | None = None
-            rebuild: Collection[int] = members
-        else:
-            keys = _keys_to_replace(con, COMPANYFACTS_TABLE, members,
-                                    _cached_hashes(client, members, companyfacts_path))
-            rebuild = sorted(keys & set(members))
-        host = client.settings.sources["sec_data"].host
-        sources = None if keys is None else [
-            str(rawcache.resolve(client.raw_dir, rawcache.cache_key(host, companyfacts_path(cik))))
-            for cik in keys
-        ]
-        write_log = _log_writer(result, today)
-
-        def also(con: duckdb.DuckDBPyConnection) -> None:
-            if downloading is not None:
-                downloading.result()  # an unexpected download error fails (rolls back) the load
-            result.rejects = warehouse.upsert_rejects(
-                con, COMPANYFACTS_TABLE, rejects, replace_sources=sources
-            )
+        with wh.writer() as con:
             cached = _cached_hashes(client, members, companyfacts_path)
-            _payloads_writer(COMPANYFACTS_TABLE, keys, cached)(con)
-            write_log(con)
+            if full:
+                keys: set[int] | None = None
+                rebuild: Collection[int] = members
+            else:
+                keys = _keys_to_replace(con, COMPANYFACTS_TABLE, members, cached)
+                rebuild = sorted(keys & set(members))
+            files = spool.files(rebuild, cached)
+            host = client.settings.sources["sec_data"].host
+            sources = None if keys is None else [
+                str(rawcache.resolve(client.raw_dir,
+                                     rawcache.cache_key(host, companyfacts_path(cik))))
+                for cik in keys
+            ]
+            rejects = [spool.rejects[cik] for cik in rebuild if cik in spool.rejects]
+            write_log = _log_writer(result, today)
 
-        try:
+            def also(con: duckdb.DuckDBPyConnection) -> None:
+                result.rejects = warehouse.upsert_rejects(
+                    con, COMPANYFACTS_TABLE, rejects, replace_sources=sources
+                )
+                _payloads_writer(COMPANYFACTS_TABLE, keys, cached)(con)
+                write_log(con)
+
             result.rows = warehouse.replace_rows(
-                con, COMPANYFACTS_TABLE, companyfacts.SCHEMA, batches(rebuild),
+                con, COMPANYFACTS_TABLE, companyfacts.SCHEMA, (), files=files,
                 key_column="cik", keys=keys, also=also, comment=_COMPANYFACTS_COMMENT,
+                memory_limit=wh.load_memory_limit,
             )
-        finally:
-            runner.shutdown(wait=True)
     result.notes.append(
         f"{result.mode}: {result.reason}; {len(result.ciks_refetched)} companies requested, "
         f"{result.fetched} downloaded, {result.requests} requests, {result.bytes_downloaded} bytes"
@@ -541,7 +602,7 @@ def refresh_sec_filings(
 ) -> RefreshResult:
     """Bring `raw.sec_filings` (submissions) up to date like `refresh_sec_companyfacts`: the
     same plan, its own state; overflow pages are fetched only for refetched companies."""
-    options = options or RefreshOptions()
+    options = options or RefreshOptions.from_settings(client.settings)
     today = today or datetime.now(UTC).date()
     members = sorted(set(members))
     result = RefreshResult(FILINGS_TABLE)

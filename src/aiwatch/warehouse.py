@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,6 +40,9 @@ WRITE_LOCK_FILE = "duckdb-writer.lock"
 DEFAULT_LOCK_TIMEOUT_SECONDS = 3 * 3600.0
 # Suffix of the table a streaming load fills before it takes the real name.
 LOADING_SUFFIX = "__loading"
+# DuckDB memory cap of a full table load (benchmark 5: the 13M-fact companyfacts rebuild must
+# stay under 1.5 GB RSS); AIWATCH_DUCKDB_LOAD_MEMORY_LIMIT overrides it (DuckDB syntax).
+DEFAULT_LOAD_MEMORY_LIMIT = "1GB"
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -239,6 +242,24 @@ def replace_table_from_batches(
     return rows
 
 
+@contextmanager
+def _load_settings(con: duckdb.DuckDBPyConnection, memory_limit: str | None) -> Iterator[None]:
+    """A big load's DuckDB settings for its duration (see `replace_rows`); other work on the
+    connection (SQL models, readers of ordered results) keeps DuckDB's defaults."""
+    if memory_limit is None:
+        yield
+        return
+    _finish_pending(con)
+    con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        _finish_pending(con)
+        con.execute("RESET memory_limit")
+        con.execute("RESET preserve_insertion_order")
+
+
 def replace_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -247,20 +268,31 @@ def replace_rows(
     *,
     key_column: str,
     keys: Iterable[int] | None,
+    files: Sequence[Path] = (),
     also: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     comment: str | None = None,
+    memory_limit: str | None = None,
 ) -> int:
-    """Replace only the rows of `keys` (rows whose `key_column` is one of them) with `batches`,
-    in ONE transaction; `keys=None` replaces every row. Return the table's row count.
+    """Replace only the rows of `keys` (rows whose `key_column` is one of them) with `batches`
+    and the rows of the Parquet `files`, in ONE transaction; `keys=None` replaces every row.
+    Return the table's row count.
 
     Why: a daily refresh changes a handful of companies in a 13M-row table; deleting and
     inserting theirs is far cheaper than rebuilding the table, and as atomic. The table is
     created with `schema`'s columns when missing. `also(con)` runs inside the same transaction
     (e.g. the log row describing this load), so it commits or rolls back with the rows.
+
+    `files` (written by the caller beforehand, e.g. parsed while downloading) go in with ONE
+    `INSERT … SELECT FROM read_parquet([...])`: DuckDB streams it and writes full row groups of
+    the open transaction to the database file as it goes, so a full rebuild does not hold the
+    table in memory. `memory_limit` (DuckDB syntax, '1GB') caps the load; it and
+    `preserve_insertion_order = false` (rows need no order here; it lets the insert stream in
+    parallel without buffering) are reset when the load ends.
     """
     split_table_name(table)
     expected = sorted(schema.names if isinstance(schema, pa.Schema) else schema.names())
     key_list = None if keys is None else sorted({int(k) for k in keys})
+    sources = [str(f) for f in files]
 
     def body() -> None:
         with _registered(con, _empty_arrow(schema)) as empty:
@@ -278,11 +310,15 @@ def replace_rows(
                 raise ValueError(f"batch {index} for {table} does not match the declared schema")
             with _registered(con, batch) as view:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+        if sources:
+            listed = ", ".join(quote_literal(f) for f in sources)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet([{listed}])")
         _apply_comments(con, table, comment, None)
         if also is not None:
             also(con)
 
-    rows = _in_transaction(con, table, body)
+    with _load_settings(con, memory_limit):
+        rows = _in_transaction(con, table, body)
     log.info("replaced %s rows of %s: %d rows now", "all" if key_list is None else
              f"{len(key_list)} keys'", table, rows)
     return rows
@@ -473,6 +509,13 @@ class Warehouse:
     @property
     def published_path(self) -> Path:
         return self.settings.db_path
+
+    @property
+    def load_memory_limit(self) -> str:
+        """DuckDB `memory_limit` for a big load (`replace_rows(memory_limit=...)`)."""
+        return (os.environ.get("AIWATCH_DUCKDB_LOAD_MEMORY_LIMIT") or "").strip() or (
+            DEFAULT_LOAD_MEMORY_LIMIT
+        )
 
     @property
     def lock_path(self) -> Path:
