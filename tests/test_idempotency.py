@@ -80,3 +80,14 @@ def test_unique_key_audits_find_nothing(two_homes) -> None:
             assert con.execute(audit.sql).fetchall() == [], audit.name
             checked += 1
     assert checked >= 4
+
+
+def test_the_refresh_log_records_each_run_and_only_that(two_homes) -> None:
+    """raw.refresh_log is left out of the table comparisons (it logs runs); here it must hold
+    exactly one row per SEC table per run: two runs in the first home, one in the second."""
+    first, second = two_homes[0], two_homes[1]
+    for db_path, runs in ((first, 2), (second, 1)):
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            counts = dict(con.execute(
+                "select table_name, count(*) from raw.refresh_log group by 1").fetchall())
+        assert counts == {"raw.sec_companyfacts": runs, "raw.sec_filings": runs}

@@ -9,10 +9,12 @@ CIKs. Dates are in November 2026: Mon 16 .. Mon 23 (21/22 are a weekend).
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from datetime import date
 from pathlib import Path
 
+import filelock
 import orjson
 import polars as pl
 import pytest
@@ -243,6 +245,51 @@ def test_from_env_reads_the_flags() -> None:
     assert options.force_full and options.bulk and not options.all_filers
     assert options.workers == 2
     assert RefreshOptions.from_env({}) == RefreshOptions()
+
+
+def test_options_default_to_the_settings() -> None:
+    settings = Settings.from_env({"AIWATCH_FULL_REFRESH": "1", "AIWATCH_SEC_WORKERS": "3"})
+    assert RefreshOptions.from_settings(settings) == RefreshOptions(force_full=True, workers=3)
+    assert RefreshOptions.from_settings(Settings.from_env({})) == RefreshOptions()
+
+
+def _writer_lock_held(wh: Warehouse) -> bool:
+    """Whether anyone holds the writer's flock: a fresh lock object opens its own descriptor,
+    which flock refuses while the warehouse's is locked, even in this process."""
+    probe = filelock.FileLock(wh.lock_path, is_singleton=False)
+    try:
+        probe.acquire(timeout=0)
+    except filelock.Timeout:
+        return True
+    probe.release()
+    return False
+
+
+@pytest.mark.parametrize("day", [MON, TUE], ids=["full", "incremental"])
+def test_no_download_happens_under_the_writer_lock(world: World, monkeypatch, day: date) -> None:
+    """DESIGN: downloads happen outside the single-writer lock, so another step process can
+    read its plan and write while this one waits on SEC's rate."""
+    if day == TUE:
+        world.run(MON)
+        _new_filing(world.docroot, world.members[1])
+        _write_form_index(world.docroot, TUE, [("10-Q", world.members[1])])
+    held: list[bool] = []
+    original = HttpClient.fetch
+    one_probe = threading.Lock()  # download threads' probes must not see each other's
+
+    def watched(self: HttpClient, *args: object, **kwargs: object) -> object:
+        with one_probe:
+            held.append(_writer_lock_held(world.wh))
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HttpClient, "fetch", watched)
+    result = world.run(day)
+    assert held and not any(held)
+    assert result.fetched >= 1
+    assert world.table().equals(world.expected_table())
+    # The spool of parsed companies is gone once they are in the table.
+    spool = world.home / "build" / "spool" / refresh.COMPANYFACTS_TABLE
+    assert list(spool.glob("*")) == []
 
 
 def test_a_new_member_is_fetched_without_a_filing(world: World) -> None:
