@@ -4,14 +4,17 @@ materialization against the local fake server serving the bundled snapshot."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 from fakeserver import FakeServer
-from resilience import small_docroot
+from resilience import SNAPSHOT_DIR, TICKERS, small_docroot
 
+from aiwatch import membership
 from aiwatch.settings import Settings
 
 # The graph users see in the UI. A change here is a change to the product: review it.
@@ -26,11 +29,13 @@ EXPECTED_RAW_ASSETS = {
 }
 
 
-@pytest.fixture
-def live_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+@contextmanager
+def _serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tickers: tuple[str, ...] = TICKERS
+) -> Iterator[tuple[FakeServer, Settings]]:
     """A 'live' run (user agent set, not offline) whose base URLs point at the fake server,
-    which serves the real snapshot with membership cut to a dozen tickers."""
-    with FakeServer(small_docroot(tmp_path / "docroot")) as server:
+    which serves the real snapshot with membership cut to `tickers`."""
+    with FakeServer(small_docroot(tmp_path / "docroot", tickers)) as server:
         env = {
             **server.env(),
             "AIWATCH_HOME": str(tmp_path / "home"),
@@ -43,6 +48,12 @@ def live_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         yield server, Settings.from_env(env)
+
+
+@pytest.fixture
+def live_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with _serving(tmp_path, monkeypatch) as served:
+        yield served
 
 
 def _defs() -> dg.Definitions:
@@ -113,36 +124,46 @@ def test_full_materialization_against_the_fake_server_fills_raw_tables(live_env)
 SEC_HOSTS = ("/data.sec.gov/", "/www.sec.gov/")
 
 
+def _more_tickers(n: int) -> tuple[str, ...]:
+    """The dozen test tickers plus the first `n` current constituents (most have no snapshot
+    payload: a 404 is still a request that counts against the rate)."""
+    constituents = (SNAPSHOT_DIR / "raw.githubusercontent.com" / membership.CONSTITUENTS_PATH[1:])
+    symbols = [line.split(",")[0] for line in constituents.read_text().splitlines()[1 : n + 1]]
+    return (*TICKERS, *symbols)
+
+
 def test_sec_rate_holds_across_two_dagster_step_processes(
-    live_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SEC's limit is per user: companyfacts and submissions fetched by two step processes at
     once must together stay under the one configured rate, measured at the server."""
     from dagster_jobs import sec_fetch_job
 
-    server, _ = live_env
     rate = 8.0
-    monkeypatch.setenv("AIWATCH_SEC_RATE", str(rate))
     # Step processes import the job module by name; give them the tests folder on their path.
     tests_dir = str(Path(__file__).parent)
     monkeypatch.syspath_prepend(tests_dir)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")])))
-    defs = _defs()
-    upstream = ["raw/sec_tickers", "raw/sp500_membership", "raw/mag7"]
-    assert dg.materialize(
-        [*defs.assets], resources=defs.resources, selection=upstream
-    ).success
-    server.log.clear()
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [tests_dir, os.environ.get("PYTHONPATH")]))
+    )
+    # ~45 companies per asset: each step fetches for several seconds, so the two overlap even
+    # when one process starts a few seconds after the other on a loaded machine.
+    with _serving(tmp_path, monkeypatch, _more_tickers(35)) as (server, _):
+        monkeypatch.setenv("AIWATCH_SEC_RATE", str(rate))
+        defs = _defs()
+        upstream = ["raw/sec_tickers", "raw/sp500_membership", "raw/mag7"]
+        assert dg.materialize([*defs.assets], resources=defs.resources, selection=upstream).success
+        server.log.clear()
+        (tmp_path / "dagster").mkdir()
+        with dg.DagsterInstance.local_temp(str(tmp_path / "dagster")) as instance:
+            result = dg.execute_job(dg.reconstructable(sec_fetch_job), instance=instance)
+            assert result.success
+        log = list(server.log)
 
-    (tmp_path / "dagster").mkdir()
-    with dg.DagsterInstance.local_temp(str(tmp_path / "dagster")) as instance:
-        result = dg.execute_job(dg.reconstructable(sec_fetch_job), instance=instance)
-        assert result.success
-
-    sec = sorted(e.t for e in server.log if e.path.startswith(SEC_HOSTS))
-    assert len(sec) >= 20
-    facts = [e.t for e in server.log if "/companyfacts/" in e.path]
-    filings = [e.t for e in server.log if "/submissions/" in e.path]
+    sec = sorted(e.t for e in log if e.path.startswith(SEC_HOSTS))
+    assert len(sec) >= 60
+    facts = [e.t for e in log if "/companyfacts/" in e.path]
+    filings = [e.t for e in log if "/submissions/" in e.path]
     # The two processes really fetched at the same time (their request spans overlap) ...
     assert max(min(facts), min(filings)) < min(max(facts), max(filings))
     # ... and together never beat the rate: any n consecutive requests span (n-1)/rate,
