@@ -142,9 +142,13 @@ def _check_cache(raw_dir: Path, tally: Tally, label: str, *, final: bool) -> Non
         if problem.startswith("stray temp file"):
             # Never read (not a cache key); counted, and reported by the final summary.
             tally.stray_temp_files += 1
-        elif problem.startswith("body does not match") and not final:
-            # Killed between body and meta: `rawcache.read` treats the pair as missing and the
-            # next run fetches it again (checked by `final`).
+        elif problem.startswith(("body does not match", "body without a readable meta")) and (
+            not final
+        ):
+            # Killed between body and meta (of a refetch, or of a first fetch: no meta yet; the
+            # refresh downloads in threads, so a kill aimed at any phase can land there):
+            # `rawcache.read` treats the pair as missing and the next run fetches it again
+            # (checked by `final`).
             tally.cache_bodies_treated_as_missing += 1
         else:
             tally.problems.append(f"{label}: raw cache: {problem}")
