@@ -22,7 +22,9 @@ Optional bulk mode (`AIWATCH_BULK=1`) streams SEC's nightly `companyfacts.zip` m
 
 Downloads run in a small thread pool sharing the client: SEC's rate is held by the shared
 limiter (thread- and process-safe), and a response's latency then overlaps the spacing of the
-next requests instead of adding to it.
+next requests instead of adding to it. No request is made under the single-writer lock: each
+company is parsed into a Parquet spool as its download ends, and the writer lock is taken only
+to read the plan and, at the end, to load the spool in one streamed statement (`_Spool`).
 """
 
 from __future__ import annotations
