@@ -27,7 +27,7 @@ from aiwatch import ingest, membership, sqlmodels
 from aiwatch.http import HttpClient
 from aiwatch.rawcache import META_SUFFIX
 from aiwatch.settings import REPO_ROOT, Settings
-from aiwatch.warehouse import LOADING_SUFFIX, Warehouse
+from aiwatch.warehouse import Warehouse
 
 SNAPSHOT_DIR = REPO_ROOT / "snapshot"
 MEMBERSHIP_HOST = "raw.githubusercontent.com"
@@ -36,6 +36,9 @@ MEMBERSHIP_PATHS = frozenset({
     membership.CONSTITUENTS_PATH, membership.FJA_CURRENT_PATH, membership.INTERVALS_PATH,
     membership.CHANGES_PATH,
 })
+# A half-built table would carry this suffix (the name earlier streaming loads used); loads are
+# single transactions now, so none may ever exist.
+LOADING_SUFFIX = "__loading"
 SEC_USER_AGENT = "aiwatch-resilience resilience-tests@example.com"
 SEEDS = ("mag7", "hyperscalers", "ai_basket", "splits", "deals", "claims")
 COMPANYFACTS_KEY = "data.sec.gov/api/xbrl/companyfacts/CIK{cik:010d}.json"

@@ -239,17 +239,11 @@ def test_full_refresh_flag_requests_every_member(world: World) -> None:
     assert world.table().equals(world.expected_table())
 
 
-def test_from_env_reads_the_flags() -> None:
-    options = RefreshOptions.from_env({"AIWATCH_FULL_REFRESH": "1", "AIWATCH_BULK": "yes",
-                                       "AIWATCH_SEC_WORKERS": "2"})
-    assert options.force_full and options.bulk and not options.all_filers
-    assert options.workers == 2
-    assert RefreshOptions.from_env({}) == RefreshOptions()
-
-
 def test_options_default_to_the_settings() -> None:
     settings = Settings.from_env({"AIWATCH_FULL_REFRESH": "1", "AIWATCH_SEC_WORKERS": "3"})
     assert RefreshOptions.from_settings(settings) == RefreshOptions(force_full=True, workers=3)
+    settings = Settings.from_env({"AIWATCH_BULK": "yes", "AIWATCH_ALL_FILERS": "1"})
+    assert RefreshOptions.from_settings(settings) == RefreshOptions(bulk=True, all_filers=True)
     assert RefreshOptions.from_settings(Settings.from_env({})) == RefreshOptions()
 
 

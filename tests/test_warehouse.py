@@ -22,8 +22,8 @@ from aiwatch.warehouse import (
     Warehouse,
     WarehouseLockTimeout,
     record_rejects,
+    replace_rows,
     replace_table,
-    replace_table_from_batches,
     row_count,
     split_table_name,
     table_preview,
@@ -137,13 +137,9 @@ BATCH_SCHEMA = pl.Schema({"cik": pl.Int64, "val": pl.Float64})
 def test_streaming_replace_in_one_transaction(warehouse: Warehouse) -> None:
     with warehouse.writer() as con:
         replace_table(con, "raw.sec_companyfacts", pl.DataFrame({"old": [1]}))
-        rows = replace_table_from_batches(
-            con,
-            "raw.sec_companyfacts",
-            BATCH_SCHEMA,
-            _batches(5, 1000),
-            comment="synthetic facts",
-            column_comments={"cik": "company"},
+        rows = replace_rows(
+            con, "raw.sec_companyfacts", BATCH_SCHEMA, _batches(5, 1000),
+            key_column="cik", keys=None, comment="synthetic facts",
         )
         assert rows == 5000
         assert con.execute("SELECT count(DISTINCT cik) FROM raw.sec_companyfacts").fetchone() == (
@@ -151,40 +147,42 @@ def test_streaming_replace_in_one_transaction(warehouse: Warehouse) -> None:
         )
         assert _tables(con, "raw") == ["sec_companyfacts"]
         assert _table_comment(con, "raw", "sec_companyfacts") == "synthetic facts"
-        assert _column_comments(con, "raw", "sec_companyfacts")["cik"] == "company"
         types = {r[0]: r[1] for r in con.execute("DESCRIBE raw.sec_companyfacts").fetchall()}
         assert types == {"cik": "BIGINT", "val": "DOUBLE"}
 
 
 def test_streaming_replace_with_no_batches_gives_an_empty_typed_table(warehouse: Warehouse) -> None:
     with warehouse.writer() as con:
-        assert replace_table_from_batches(con, "raw.empty_x", BATCH_SCHEMA, iter([])) == 0
+        assert replace_rows(con, "raw.empty_x", BATCH_SCHEMA, iter([]),
+                            key_column="cik", keys=None) == 0
         assert [r[:2] for r in con.execute("DESCRIBE raw.empty_x").fetchall()] == [
             ("cik", "BIGINT"),
             ("val", "DOUBLE"),
         ]
 
 
-@pytest.mark.parametrize("failure", ["source_raises", "bad_batch", "bad_comment"])
-def test_failed_streaming_replace_leaves_old_table_and_no_loading_table(
-    warehouse: Warehouse, failure: str
-) -> None:
+def _fail(con: duckdb.DuckDBPyConnection) -> None:
+    raise RuntimeError("the log row could not be written")
+
+
+@pytest.mark.parametrize("failure", ["source_raises", "bad_batch", "also_raises"])
+def test_failed_streaming_replace_leaves_the_old_table(warehouse: Warehouse, failure: str) -> None:
     with warehouse.writer() as con:
-        replace_table_from_batches(con, "raw.sec_companyfacts", BATCH_SCHEMA, _batches(2, 10))
+        replace_rows(con, "raw.sec_companyfacts", BATCH_SCHEMA, _batches(2, 10),
+                     key_column="cik", keys=None)
+        also = None
         if failure == "source_raises":
-            batches, comments, error = _batches(5, 10, fail_at=3), None, RuntimeError
+            batches, error = _batches(5, 10, fail_at=3), RuntimeError
         elif failure == "bad_batch":
             good = list(_batches(2, 10))
-            batches = [*good, pl.DataFrame({"cik": [1], "value": [1.0]})]
-            comments, error = None, ValueError
+            batches, error = [*good, pl.DataFrame({"cik": [1], "value": [1.0]})], ValueError
         else:
-            batches, comments, error = _batches(3, 10), {"missing": "x"}, duckdb.Error
+            batches, error, also = _batches(3, 10), RuntimeError, _fail
         with pytest.raises(error):
-            replace_table_from_batches(
-                con, "raw.sec_companyfacts", BATCH_SCHEMA, batches, column_comments=comments
-            )
+            replace_rows(con, "raw.sec_companyfacts", BATCH_SCHEMA, batches,
+                         key_column="cik", keys=None, also=also)
         assert row_count(con, "raw.sec_companyfacts") == 20
-        assert _tables(con, "raw") == ["sec_companyfacts"]  # no __loading leftover
+        assert _tables(con, "raw") == ["sec_companyfacts"]
     # ...and after a reopen (the WAL replayed), still only the old table.
     with warehouse.writer() as con:
         assert _tables(con, "raw") == ["sec_companyfacts"]

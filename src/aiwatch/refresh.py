@@ -106,15 +106,6 @@ class RefreshOptions:
         return cls(force_full=settings.full_refresh, bulk=settings.bulk,
                    all_filers=settings.all_filers, workers=settings.sec_workers)
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RefreshOptions:
-        env = os.environ if env is None else env
-        return cls(
-            force_full=_flag(env.get("AIWATCH_FULL_REFRESH")),
-            bulk=_flag(env.get("AIWATCH_BULK")),
-            all_filers=_flag(env.get("AIWATCH_ALL_FILERS")),
-            workers=max(1, int(env.get("AIWATCH_SEC_WORKERS") or DEFAULT_WORKERS)),
-        )
 
 
 @dataclass

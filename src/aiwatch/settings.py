@@ -91,6 +91,9 @@ class Settings:
     # Concurrent SEC downloads (threads sharing the one rate limiter): overlaps latency with
     # the limiter's spacing; never raises the rate.
     sec_workers: int = 4
+    # DuckDB memory_limit while the big raw tables load (they stream from a Parquet spool;
+    # measured peak for 13M facts: 617 MiB), so a load never takes the machine's memory.
+    duckdb_load_memory_limit: str = "1GB"
     http_timeout_seconds: float = 30.0
     http_max_retries: int = 6
 
@@ -117,6 +120,9 @@ class Settings:
             bulk=_flag(env.get("AIWATCH_BULK")),
             all_filers=_flag(env.get("AIWATCH_ALL_FILERS")),
             sec_workers=max(1, int(env.get("AIWATCH_SEC_WORKERS") or 4)),
+            duckdb_load_memory_limit=(
+                env.get("AIWATCH_DUCKDB_LOAD_MEMORY_LIMIT") or ""
+            ).strip() or "1GB",
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -38,11 +38,6 @@ WRITE_LOCK_FILE = "duckdb-writer.lock"
 # Generous: a full rebuild of S&P 500 companyfacts takes minutes, and a queued run should wait
 # for it rather than fail; a stuck writer still surfaces, as an error naming the lock file.
 DEFAULT_LOCK_TIMEOUT_SECONDS = 3 * 3600.0
-# Suffix of the table a streaming load fills before it takes the real name.
-LOADING_SUFFIX = "__loading"
-# DuckDB memory cap of a full table load (benchmark 5: the 13M-fact companyfacts rebuild must
-# stay under 1.5 GB RSS); AIWATCH_DUCKDB_LOAD_MEMORY_LIMIT overrides it (DuckDB syntax).
-DEFAULT_LOAD_MEMORY_LIMIT = "1GB"
 
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -195,51 +190,6 @@ def _empty_arrow(schema: pl.Schema | pa.Schema) -> pa.Table:
     if isinstance(schema, pa.Schema):
         return schema.empty_table()
     return pl.DataFrame(schema=schema).to_arrow()
-
-
-def replace_table_from_batches(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    schema: pl.Schema | pa.Schema,
-    batches: Iterable[Frame],
-    *,
-    comment: str | None = None,
-    column_comments: Mapping[str, str] | None = None,
-) -> int:
-    """Replace `schema.name` from a stream of frames, holding one batch in memory at a time.
-
-    Within ONE transaction: create `<name>__loading` with `schema`'s columns, insert each batch
-    (by column name; a batch whose columns differ from `schema` is an error), drop the old
-    table, rename the loading table, comment it, commit. DuckDB 2.0 allows all of this DDL in
-    a single transaction (measured in tests/test_warehouse.py), and rolling back leaves the
-    previous table and no `__loading` table behind.
-    """
-    schema_name, name = split_table_name(table)
-    loading = f"{schema_name}.{name}{LOADING_SUFFIX}"
-    expected = list(schema.names) if isinstance(schema, pa.Schema) else schema.names()
-
-    def body() -> None:
-        with _registered(con, _empty_arrow(schema)) as empty:
-            # CREATE TABLE AS from an empty Arrow table maps the types exactly as a load would.
-            con.execute(f"CREATE OR REPLACE TABLE {loading} AS SELECT * FROM {empty}")
-        for index, batch in enumerate(batches):
-            columns = list(batch.columns) if isinstance(batch, pl.DataFrame) else batch.column_names
-            if sorted(columns) != sorted(expected):
-                missing = sorted(set(expected) - set(columns))
-                extra = sorted(set(columns) - set(expected))
-                raise ValueError(
-                    f"batch {index} for {table} does not match the declared schema: "
-                    f"missing {missing}, unexpected {extra}"
-                )
-            with _registered(con, batch) as view:
-                con.execute(f"INSERT INTO {loading} BY NAME SELECT * FROM {view}")
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute(f"ALTER TABLE {loading} RENAME TO {name}")
-        _apply_comments(con, table, comment, column_comments)
-
-    rows = _in_transaction(con, table, body)
-    log.info("replaced %s from batches: %d rows", table, rows)
-    return rows
 
 
 @contextmanager
@@ -513,9 +463,7 @@ class Warehouse:
     @property
     def load_memory_limit(self) -> str:
         """DuckDB `memory_limit` for a big load (`replace_rows(memory_limit=...)`)."""
-        return (os.environ.get("AIWATCH_DUCKDB_LOAD_MEMORY_LIMIT") or "").strip() or (
-            DEFAULT_LOAD_MEMORY_LIMIT
-        )
+        return self.settings.duckdb_load_memory_limit
 
     @property
     def lock_path(self) -> Path:
