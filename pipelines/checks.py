@@ -7,6 +7,7 @@ check's metadata. Coverage checks compare members reporting with the configured 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 
@@ -83,9 +84,10 @@ def _coverage_check(table: str) -> dg.AssetChecksDefinition:
     return _check
 
 
-def build_checks(models: Sequence[sqlmodels.SqlModel]) -> list[dg.AssetChecksDefinition]:
+def build_checks(
+    models: Sequence[sqlmodels.SqlModel], sql_dir: Path
+) -> list[dg.AssetChecksDefinition]:
     tables = {model.table for model in models}
-    sql_dir = Settings.from_env().sql_dir
     checks = [_audit_check(audit) for audit in sqlmodels.discover_audits(sql_dir)]
     checks += [_coverage_check(table) for table in COVERAGE if table in tables]
     return checks

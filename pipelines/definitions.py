@@ -49,7 +49,7 @@ defs = dg.Definitions(
     # rate limiter and writer lock still hold if a deployment chooses the multiprocess executor.
     executor=dg.in_process_executor,
     assets=[*raw_assets, *market_assets, *model_assets, published, report_html],
-    asset_checks=build_checks(models),
+    asset_checks=build_checks(models, _SQL_DIR),
     jobs=[daily_refresh],
     schedules=[daily_refresh_schedule],
     resources={"aiwatch": AiwatchResource()},
