@@ -13,7 +13,13 @@ with companyfacts as (
 ),
 
 filing_facts as (
-    select cik, accn, fy, fp, form, filed, start, "end"
+    select
+        cik, accn, fy, fp, form, filed, start, "end",
+        -- a year-to-date fact: its length fits the filing's fiscal period (3, 6, 9, 12 months)
+        datediff('day', start, "end") + 1 between
+            case fp when 'Q1' then 80 when 'Q2' then 165 when 'Q3' then 255 else 350 end
+            and case fp when 'Q1' then 100 when 'Q2' then 195 when 'Q3' then 285 else 380 end
+            as is_year_to_date
     from companyfacts
     where start is not null
       and fy is not null
@@ -21,12 +27,31 @@ filing_facts as (
       and form in ('10-K', '10-K/A', '10-Q', '10-Q/A', '10-KT', '10-KT/A', '10-QT', '10-QT/A')
 ),
 
+filing_periods as (
+    -- ONE pass over the facts (every concept, so the current period is voted on by the whole
+    -- filing): a few rows per filing, which the steps below read instead of the facts. Joining
+    -- the facts back to their filing's period end made DuckDB hold all of them in memory.
+    select
+        cik,
+        accn,
+        "end",
+        start,
+        count(*) as n_facts,
+        count(*) filter (where is_year_to_date) as n_year_to_date,
+        any_value(fy) filter (where is_year_to_date) as fy,
+        any_value(fp) filter (where is_year_to_date) as fp,
+        any_value(form) filter (where is_year_to_date) as form,
+        min(filed) filter (where is_year_to_date) as filed
+    from filing_facts
+    group by cik, accn, "end", start
+),
+
 filing_period_end as (
     -- the current period: the end date shared by most facts (later date on a tie)
     select cik, accn, arg_max("end", n_facts) as period_end
     from (
-        select cik, accn, "end", count(*) + 0.000001 * epoch("end") / 86400 as n_facts
-        from filing_facts
+        select cik, accn, "end", sum(n_facts) + 0.000001 * epoch("end") / 86400 as n_facts
+        from filing_periods
         group by cik, accn, "end"
     )
     group by cik, accn
@@ -41,12 +66,11 @@ filing_year_start as (
         any_value(f.form) as form,
         min(f.filed) as filed,
         any_value(p.period_end) as period_end,
-        mode(f.start) as fiscal_year_start
-    from filing_facts as f
+        -- the most common start of the year-to-date facts (the earlier start on a tie)
+        arg_max(f.start, (f.n_year_to_date, -epoch(f.start))) as fiscal_year_start
+    from filing_periods as f
     inner join filing_period_end as p on f.cik = p.cik and f.accn = p.accn and f."end" = p.period_end
-    where datediff('day', f.start, f."end") + 1 between
-        case f.fp when 'Q1' then 80 when 'Q2' then 165 when 'Q3' then 255 else 350 end
-        and case f.fp when 'Q1' then 100 when 'Q2' then 195 when 'Q3' then 285 else 380 end
+    where f.n_year_to_date > 0
     group by f.cik, f.accn
 ),
 
