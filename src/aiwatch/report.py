@@ -579,6 +579,7 @@ figure img{max-width:100%;height:auto}
 figcaption{font-size:.9em;color:#444}figcaption .cov{color:#a15c00}
 table{border-collapse:collapse;font-size:.85em;width:100%}
 th,td{border:1px solid #ddd;padding:.35em .5em;vertical-align:top;text-align:left}
+td .rule,td:last-child{overflow-wrap:anywhere}
 th{background:#f5f5f5}.rule{color:#777;font-size:.9em}
 .v{font-weight:bold}.v.supported{color:#1a7f37}.v.contradicted{color:#c62828}
 .v.partly{color:#b26a00}.v.insufficient,.v.not{color:#666}
