@@ -13,13 +13,7 @@ with companyfacts as (
 ),
 
 filing_facts as (
-    select
-        cik, accn, fy, fp, form, filed, start, "end",
-        -- a year-to-date fact: its length fits the filing's fiscal period (3, 6, 9, 12 months)
-        datediff('day', start, "end") + 1 between
-            case fp when 'Q1' then 80 when 'Q2' then 165 when 'Q3' then 255 else 350 end
-            and case fp when 'Q1' then 100 when 'Q2' then 195 when 'Q3' then 285 else 380 end
-            as is_year_to_date
+    select cik, accn, fy, fp, form, filed, start, "end"
     from companyfacts
     where start is not null
       and fy is not null
@@ -29,21 +23,26 @@ filing_facts as (
 
 filing_periods as (
     -- ONE pass over the facts (every concept, so the current period is voted on by the whole
-    -- filing): a few rows per filing, which the steps below read instead of the facts. Joining
-    -- the facts back to their filing's period end made DuckDB hold all of them in memory.
+    -- filing) down to a few rows per filing, which the steps below read instead of the facts.
+    -- (Joining the facts back to their filing's period end made DuckDB hold all of them in
+    -- memory: ~2.8 GB per 13M facts.)
     select
         cik,
         accn,
         "end",
         start,
+        fy,
+        fp,
+        form,
         count(*) as n_facts,
-        count(*) filter (where is_year_to_date) as n_year_to_date,
-        any_value(fy) filter (where is_year_to_date) as fy,
-        any_value(fp) filter (where is_year_to_date) as fp,
-        any_value(form) filter (where is_year_to_date) as form,
-        min(filed) filter (where is_year_to_date) as filed
+        min(filed) as filed,
+        -- a year-to-date fact: its length fits the filing's fiscal period (3, 6, 9, 12 months)
+        datediff('day', start, "end") + 1 between
+            case fp when 'Q1' then 80 when 'Q2' then 165 when 'Q3' then 255 else 350 end
+            and case fp when 'Q1' then 100 when 'Q2' then 195 when 'Q3' then 285 else 380 end
+            as is_year_to_date
     from filing_facts
-    group by cik, accn, "end", start
+    group by cik, accn, "end", start, fy, fp, form
 ),
 
 filing_period_end as (
@@ -59,19 +58,33 @@ filing_period_end as (
 
 filing_year_start as (
     select
-        f.cik,
-        f.accn,
-        any_value(f.fy) as fy,
-        any_value(f.fp) as fp,
-        any_value(f.form) as form,
-        min(f.filed) as filed,
-        any_value(p.period_end) as period_end,
+        cik,
+        accn,
+        any_value(fy) as fy,
+        any_value(fp) as fp,
+        any_value(form) as form,
+        min(filed) as filed,
+        any_value(period_end) as period_end,
         -- the most common start of the year-to-date facts (the earlier start on a tie)
-        arg_max(f.start, (f.n_year_to_date, -epoch(f.start))) as fiscal_year_start
-    from filing_periods as f
-    inner join filing_period_end as p on f.cik = p.cik and f.accn = p.accn and f."end" = p.period_end
-    where f.n_year_to_date > 0
-    group by f.cik, f.accn
+        arg_max(start, (n_facts, -epoch(start))) as fiscal_year_start
+    from (
+        select
+            f.cik,
+            f.accn,
+            f.start,
+            any_value(f.fy) as fy,
+            any_value(f.fp) as fp,
+            any_value(f.form) as form,
+            min(f.filed) as filed,
+            any_value(p.period_end) as period_end,
+            sum(f.n_facts) as n_facts
+        from filing_periods as f
+        inner join filing_period_end as p
+            on f.cik = p.cik and f.accn = p.accn and f."end" = p.period_end
+        where f.is_year_to_date
+        group by f.cik, f.accn, f.start
+    )
+    group by cik, accn
 ),
 
 labelled as (
