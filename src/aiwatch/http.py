@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import io
+import json
 import logging
 import mimetypes
 import random
@@ -149,9 +150,20 @@ class _RedactSecrets(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_RedactSecrets())
 
 
+def _bundled_last_modified(file: Path) -> str | None:
+    meta = file.with_name(file.name + rawcache.META_SUFFIX)
+    try:
+        value = json.loads(meta.read_text()).get("last_modified")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 class SnapshotAdapter(BaseAdapter):
     """Answers any http(s) URL from `snapshot_dir/<raw-cache key>`: 200 with the file, 404
-    when there is none. Sends an ETag (sha256) and honours If-None-Match, like a server."""
+    when there is none. Sends an ETag (sha256) and honours If-None-Match, like a server, and
+    the Last-Modified a bundled file's `.meta.json` records (the day the bundled copy
+    describes, e.g. a constituents list's commit date), so offline runs date it correctly."""
 
     def __init__(self, snapshot_dir: Path) -> None:
         super().__init__()
@@ -175,6 +187,9 @@ class SnapshotAdapter(BaseAdapter):
                 etag = f'"{hashlib.sha256(body).hexdigest()}"'
                 content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
                 headers = {"ETag": etag, "Content-Type": content_type}
+                last_modified = _bundled_last_modified(file)
+                if last_modified:
+                    headers["Last-Modified"] = last_modified
                 if request.headers.get("If-None-Match") == etag:
                     status, body = 304, b""
                 else:

@@ -42,17 +42,13 @@ log = logging.getLogger(__name__)
 
 _GITHUB_RAW = "https://raw.githubusercontent.com"
 
-# Where the bundled copies live in snapshot/ (host `raw.githubusercontent.com`, the
-# `membership` Source) and their as-of dates from shared/data/SOURCES.md. The snapshot keeps the
-# branch paths the live client requests, so a live run fetches the newest versions.
+# Where the lists live (host `raw.githubusercontent.com`, the `membership` Source). The snapshot
+# keeps these branch paths, so a live run fetches the newest versions; each bundled copy's
+# `.meta.json` carries its commit date as Last-Modified, the list's as-of date offline.
 CONSTITUENTS_PATH = "/datasets/s-and-p-500-companies/main/data/constituents.csv"
 FJA_CURRENT_PATH = "/fja05680/sp500/master/sp500.csv"
 INTERVALS_PATH = "/fja05680/sp500/master/sp500_ticker_start_end.csv"
 CHANGES_PATH = "/fja05680/sp500/master/sp500_changes_since_2019.csv"
-BUNDLED_AS_OF: dict[str, date] = {
-    CONSTITUENTS_PATH: date(2026, 8, 8),
-    FJA_CURRENT_PATH: date(2025, 11, 16),
-}
 
 MEMBERSHIP_SCHEMA: dict[str, pl.DataType] = {
     "ticker": pl.Utf8(),
