@@ -34,6 +34,7 @@ lint: $(STAMP)
 # Every benchmark, ~10 min (a SYNTHETIC universe is generated once under $TMPDIR/aiwatch-bench):
 # JSON in benchmarks/results/, then a summary table with each target beside its figure.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'  # edgartools, the parser benchmark 1 compares with
 	$(BIN)/python benchmarks/run_all.py
 
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
