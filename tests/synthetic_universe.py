@@ -255,6 +255,7 @@ FUNDAMENTALS_MODELS = {
     "staging.metric_concepts", "staging.facts_current", "staging.fiscal_years",
     "staging.facts_selected", "staging.quarters", "staging.companies",
     "staging.membership_quarterly", "marts.fundamentals_quarterly", "marts.fundamentals_annual",
+    "marts.fundamentals_calendar_quarter", "marts.fundamentals_calendar_year",
     "marts.mag7_earnings_share", "marts.capex_growth", "marts.capex_growth_ttm",
 }
 RAW_DDL = {

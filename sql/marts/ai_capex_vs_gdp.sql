@@ -3,17 +3,13 @@
 -- quarter and over the trailing twelve months, as % of nominal GDP, and the year-over-year
 -- change in TTM capex against the change in GDP over the same span (the article cites Citi:
 -- AI capex above 1% of US GDP growth).
--- Units: capex in USD (10-K/10-Q cash capex, marts.fundamentals_quarterly, companies' fiscal
+-- Units: capex in USD (10-K/10-Q cash capex, marts.fundamentals_calendar_quarter, companies' fiscal
 -- quarters placed in the calendar quarter holding their midpoint). GDP: FRED 'GDP', nominal,
 -- quarterly, seasonally adjusted at annual rates, billions of USD (x 1e9 here); a trailing
 -- year's GDP is the mean of its four quarters' annual rates. Capex is all capex, not only AI.
 -- TTM sums are NULL unless every hyperscaler has a TTM figure for the quarter.
 -- Grain: calendar_quarter (quarters with a capex figure from any hyperscaler).
-with fundamentals_quarterly as (
-    select * from marts.fundamentals_quarterly
-),
-
-hyperscalers as (
+with hyperscalers as (
     select distinct cik from raw.hyperscalers
 ),
 
@@ -23,9 +19,8 @@ fred_series as (
 
 company_quarter as (
     select f.cik, f.calendar_quarter, f.capex, f.capex_ttm
-    from fundamentals_quarterly as f
+    from marts.fundamentals_calendar_quarter as f
     inner join hyperscalers as h on f.cik = h.cik
-    qualify row_number() over (partition by f.cik, f.calendar_quarter order by f.period_end desc) = 1
 ),
 
 capex_by_quarter as (

@@ -12,23 +12,8 @@ with membership as (
     select * from staging.membership_quarterly
 ),
 
-fundamentals_quarterly as (
-    select * from marts.fundamentals_quarterly
-),
-
-company_quarter as (
-    select cik, calendar_quarter, capex
-    from fundamentals_quarterly
-    qualify row_number() over (partition by cik, calendar_quarter order by period_end desc) = 1
-),
-
 company_year as (
-    select
-        cik,
-        cast(left(calendar_quarter, 4) as integer) as calendar_year,
-        case when count(capex) = 4 then sum(capex) end as capex
-    from company_quarter
-    group by cik, calendar_year
+    select cik, calendar_year, capex from marts.fundamentals_calendar_year
 ),
 
 year_end_members as (

@@ -2,7 +2,7 @@
 -- the other S&P 500 members, the whole index): the quarterly companion of marts.capex_growth.
 -- Answers "how fast is capex growing right now, year over year".
 -- A company's TTM capex for a calendar quarter is that of its fiscal quarter whose midpoint
--- falls in the calendar quarter (marts.fundamentals_quarterly.capex_ttm); growth compares it
+-- falls in the calendar quarter (marts.fundamentals_calendar_quarter.capex_ttm); growth compares it
 -- with the TTM four calendar quarters earlier. Members are those of the S&P 500 on the
 -- quarter's last day, counted once by CIK; only members with a TTM at both ends count toward
 -- capex_ttm, capex_ttm_prior and growth.
@@ -11,19 +11,9 @@ with membership as (
     select * from staging.membership_quarterly
 ),
 
-fundamentals_quarterly as (
-    select * from marts.fundamentals_quarterly
-),
-
 company_quarter as (
-    select
-        cik,
-        calendar_quarter,
-        cast(left(calendar_quarter, 4) as integer) * 4 + cast(right(calendar_quarter, 1) as integer)
-            as quarter_ordinal,
-        capex_ttm
-    from fundamentals_quarterly
-    qualify row_number() over (partition by cik, calendar_quarter order by period_end desc) = 1
+    select cik, calendar_quarter, quarter_ordinal, capex_ttm
+    from marts.fundamentals_calendar_quarter
 ),
 
 member_values as (

@@ -2,37 +2,16 @@
 -- year: cash capex, depreciation and amortization, capex/D&A, capex/operating cash flow and
 -- capex/revenue, for the Mag7 and every other company on file ('other').
 -- A company's calendar year sums its four discrete fiscal quarters whose midpoints fall in
--- it (marts.fundamentals_quarterly); a metric with a quarter missing is NULL for that year,
+-- it (marts.fundamentals_calendar_year); a metric with a quarter missing is NULL for that year,
 -- and so are the ratios that need it. D&A is as reported on the cash-flow statement
 -- (Alphabet: depreciation only). Ratios above 1 mean capex exceeds the denominator.
 -- Grain: cik x calendar_year.
-with fundamentals_quarterly as (
-    select * from marts.fundamentals_quarterly
-),
-
-companies as (
+with companies as (
     select * from staging.companies
 ),
 
-company_quarter as (
-    select *
-    from fundamentals_quarterly
-    qualify row_number() over (partition by cik, calendar_quarter order by period_end desc) = 1
-),
-
 company_year as (
-    select
-        cik,
-        cast(left(calendar_quarter, 4) as integer) as calendar_year,
-        count(*) as quarters,
-        case when count(capex) = 4 then sum(capex) end as capex,
-        case when count(depreciation_amortization) = 4 then sum(depreciation_amortization) end
-            as depreciation_amortization,
-        case when count(operating_cash_flow) = 4 then sum(operating_cash_flow) end
-            as operating_cash_flow,
-        case when count(revenue) = 4 then sum(revenue) end as revenue
-    from company_quarter
-    group by cik, calendar_year
+    select * from marts.fundamentals_calendar_year
 )
 
 -- final: column comments become COMMENT ON COLUMN

@@ -5,7 +5,7 @@
 -- Membership is point-in-time (members on the quarter's last day, staging.membership_quarterly),
 -- companies counted once by CIK (Alphabet's two tickers are one company). A company's TTM for
 -- a calendar quarter is the TTM of its fiscal quarter whose midpoint falls in that calendar
--- quarter (marts.fundamentals_quarterly), so Apple's and NVIDIA's off-calendar quarters count
+-- quarter (marts.fundamentals_calendar_quarter), so Apple's and NVIDIA's off-calendar quarters count
 -- where most of their days lie. Shares are NULL, never 0 or guessed, when a Mag7 member's
 -- figure is missing; the coverage floor for the whole index is applied downstream from
 -- members / members_reporting.
@@ -14,16 +14,8 @@ with membership as (
     select * from staging.membership_quarterly
 ),
 
-fundamentals_quarterly as (
-    select * from marts.fundamentals_quarterly
-),
-
 company_quarter as (
-    -- one figure per company and calendar quarter; a fiscal-year change can map two fiscal
-    -- quarters to one calendar quarter: the later one wins
-    select cik, calendar_quarter, net_income_ttm
-    from fundamentals_quarterly
-    qualify row_number() over (partition by cik, calendar_quarter order by period_end desc) = 1
+    select cik, calendar_quarter, net_income_ttm from marts.fundamentals_calendar_quarter
 ),
 
 member_values as (
