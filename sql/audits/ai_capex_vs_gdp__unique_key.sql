@@ -1,5 +1,8 @@
 -- Audit: marts.ai_capex_vs_gdp has one row per calendar_quarter. Returns each duplicated key with its row count; no
 -- rows = pass.
+-- A duplicated key double-counts a figure, so this check blocks what reads the table (and
+-- the publish):
+-- severity: error
 select
     calendar_quarter,
     count(*) as row_count

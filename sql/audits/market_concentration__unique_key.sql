@@ -1,5 +1,8 @@
 -- Audit: marts.market_concentration has one row per "date". Returns each duplicated key with its row count; no
 -- rows = pass.
+-- A duplicated key double-counts a figure, so this check blocks what reads the table (and
+-- the publish):
+-- severity: error
 select
     "date",
     count(*) as row_count
