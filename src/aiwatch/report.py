@@ -133,6 +133,20 @@ def _no_data(title: str, why: str) -> bytes:
     return _png(fig)
 
 
+def _not_built(key: str, title: str, method: str, table: str) -> Chart:
+    return Chart(key, title, method, "mart not built",
+                 _no_data(title, f"{table} is missing or empty"), False)
+
+
+def _nothing_to_draw(key: str, title: str, method: str, coverage: str, why: str) -> Chart:
+    """The mart exists, but nothing in it clears the coverage floor (or it has no rows)."""
+    return Chart(key, title, method, coverage, _no_data(title, why), False)
+
+
+def _drawn(key: str, title: str, method: str, coverage: str, fig: Figure) -> Chart:
+    return Chart(key, title, method, coverage, _png(fig), True)
+
+
 def _percent_axis(ax: object) -> None:
     from matplotlib.ticker import PercentFormatter
 
@@ -156,8 +170,7 @@ def chart_earnings_share(con: duckdb.DuckDBPyConnection, coverage_floor: float) 
     )
     df = _frame(con, "select * from marts.mag7_earnings_share order by calendar_quarter")
     if df is None or df.is_empty():
-        return Chart("mag7_earnings_share", title, method, "mart not built",
-                     _no_data(title, "marts.mag7_earnings_share is missing or empty"), False)
+        return _not_built("mag7_earnings_share", title, method, "marts.mag7_earnings_share")
     latest = df.filter(pl.col("members_reporting") > 0).tail(1)
     coverage = (
         "no quarter with a reporting member" if latest.is_empty() else
@@ -179,10 +192,9 @@ def chart_earnings_share(con: duckdb.DuckDBPyConnection, coverage_floor: float) 
         | pl.col("mag7_share_of_growth_since_2022q4").is_not_null()
     )
     if shown.is_empty():
-        return Chart("mag7_earnings_share", title, method, coverage,
-                     _no_data(title, f"no quarter with {_floor_pct(coverage_floor)} of members "
-                              f"reporting; {coverage}"),
-                     False)
+        return _nothing_to_draw(
+            "mag7_earnings_share", title, method, coverage,
+            f"no quarter with {_floor_pct(coverage_floor)} of members reporting; {coverage}")
     fig = Figure(figsize=_SIZE)
     ax = fig.add_subplot()
     quarters = df["calendar_quarter"].to_list()
@@ -197,7 +209,7 @@ def chart_earnings_share(con: duckdb.DuckDBPyConnection, coverage_floor: float) 
     ax.set_title(title, loc="left")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
-    return Chart("mag7_earnings_share", title, method, coverage, _png(fig), True)
+    return _drawn("mag7_earnings_share", title, method, coverage, fig)
 
 
 def chart_capex(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
@@ -211,8 +223,7 @@ def chart_capex(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     df = _frame(con, "select * from marts.capex_growth where group_name in ('mag7', 'other') "
                      "order by calendar_year, group_name")
     if df is None or df.is_empty():
-        return Chart("capex_by_group", title, method, "mart not built",
-                     _no_data(title, "marts.capex_growth is missing or empty"), False)
+        return _not_built("capex_by_group", title, method, "marts.capex_growth")
     last_year = df["calendar_year"].max()
     parts = [
         f"{r['group_name']} {r['companies_reporting']}/{r['companies']}"
@@ -221,9 +232,9 @@ def chart_capex(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     coverage = f"{last_year}: members reporting both years: " + ", ".join(parts)
     shown = df.filter(pl.col("capex").is_not_null())
     if shown.is_empty():
-        return Chart("capex_by_group", title, method, coverage,
-                     _no_data(title, f"no group has capex for two consecutive years; {coverage}"),
-                     False)
+        return _nothing_to_draw(
+            "capex_by_group", title, method, coverage,
+            f"no group has capex for two consecutive years; {coverage}")
     years = sorted(shown["calendar_year"].unique().to_list())
     fig = Figure(figsize=(_SIZE[0], 5.2))
     ax, ax_growth = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
@@ -252,7 +263,7 @@ def chart_capex(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
     ax_growth.axhline(0, color="#999999", linewidth=0.8)
     ax_growth.grid(alpha=0.3)
     ax_growth.set_xticks(years, [str(y) for y in years])
-    return Chart("capex_by_group", title, method, coverage, _png(fig), True)
+    return _drawn("capex_by_group", title, method, coverage, fig)
 
 
 def chart_concentration(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
@@ -265,8 +276,7 @@ def chart_concentration(con: duckdb.DuckDBPyConnection, coverage_floor: float) -
     )
     df = _frame(con, 'select * from marts.market_concentration order by "date"')
     if df is None or df.is_empty():
-        return Chart("market_concentration", title, method, "mart not built",
-                     _no_data(title, "marts.market_concentration is missing or empty"), False)
+        return _not_built("market_concentration", title, method, "marts.market_concentration")
     last = df.tail(1).row(0, named=True)
     coverage = (
         f"latest day {last['date']}: {last['members_covered']}/{last['members']} members with a "
@@ -274,8 +284,9 @@ def chart_concentration(con: duckdb.DuckDBPyConnection, coverage_floor: float) -
     )
     shown = df.filter(pl.col("mag7_share").is_not_null())
     if shown.is_empty():
-        return Chart("market_concentration", title, method, coverage,
-                     _no_data(title, f"share NULL on every day; {coverage}"), False)
+        return _nothing_to_draw(
+            "market_concentration", title, method, coverage,
+            f"share NULL on every day; {coverage}")
     fig = Figure(figsize=_SIZE)
     ax = fig.add_subplot()
     ax.plot(shown["date"].to_list(), shown["mag7_share"].to_list(), color=_COLORS["mag7"])
@@ -283,7 +294,7 @@ def chart_concentration(con: duckdb.DuckDBPyConnection, coverage_floor: float) -
     ax.set_title(title, loc="left")
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
-    return Chart("market_concentration", title, method, coverage, _png(fig), True)
+    return _drawn("market_concentration", title, method, coverage, fig)
 
 
 def chart_return_contribution(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
@@ -296,8 +307,7 @@ def chart_return_contribution(con: duckdb.DuckDBPyConnection, coverage_floor: fl
     )
     df = _frame(con, "select * from marts.return_contribution")
     if df is None or df.is_empty():
-        return Chart("return_contribution", title, method, "mart not built",
-                     _no_data(title, "marts.return_contribution is missing or empty"), False)
+        return _not_built("return_contribution", title, method, "marts.return_contribution")
     index = df.filter(pl.col("group_name") == "sp500")
     groups = df.filter(pl.col("group_name").is_in(["mag7", "ai_basket"]))
     coverage = "no index row"
@@ -318,8 +328,9 @@ def chart_return_contribution(con: duckdb.DuckDBPyConnection, coverage_floor: fl
         .sort("contribution", descending=True).head(15)
     )
     if companies.is_empty():
-        return Chart("return_contribution", title, method, coverage,
-                     _no_data(title, f"no company priced at both ends; {coverage}"), False)
+        return _nothing_to_draw(
+            "return_contribution", title, method, coverage,
+            f"no company priced at both ends; {coverage}")
     fig = Figure(figsize=(_SIZE[0], max(2.5, 0.35 * companies.height + 1.2)))
     ax = fig.add_subplot()
     labels = [t or str(c) for t, c in zip(companies["ticker"], companies["cik"], strict=True)]
@@ -331,7 +342,7 @@ def chart_return_contribution(con: duckdb.DuckDBPyConnection, coverage_floor: fl
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _money(v)))
     ax.set_title(title, loc="left")
     ax.grid(alpha=0.3, axis="x")
-    return Chart("return_contribution", title, method, coverage, _png(fig), True)
+    return _drawn("return_contribution", title, method, coverage, fig)
 
 
 def chart_ai_capex_vs_gdp(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
@@ -344,8 +355,7 @@ def chart_ai_capex_vs_gdp(con: duckdb.DuckDBPyConnection, coverage_floor: float)
     )
     df = _frame(con, "select * from marts.ai_capex_vs_gdp order by calendar_quarter")
     if df is None or df.is_empty():
-        return Chart("ai_capex_vs_gdp", title, method, "mart not built",
-                     _no_data(title, "marts.ai_capex_vs_gdp is missing or empty"), False)
+        return _not_built("ai_capex_vs_gdp", title, method, "marts.ai_capex_vs_gdp")
     last = df.tail(1).row(0, named=True)
     coverage = (
         f"latest quarter {last['calendar_quarter']}: {last['companies_reporting_ttm']}/"
@@ -353,8 +363,9 @@ def chart_ai_capex_vs_gdp(con: duckdb.DuckDBPyConnection, coverage_floor: float)
     )
     shown = df.filter(pl.col("capex_ttm_share_of_gdp").is_not_null())
     if shown.is_empty():
-        return Chart("ai_capex_vs_gdp", title, method, coverage,
-                     _no_data(title, f"share NULL in every quarter; {coverage}"), False)
+        return _nothing_to_draw(
+            "ai_capex_vs_gdp", title, method, coverage,
+            f"share NULL in every quarter; {coverage}")
     fig = Figure(figsize=_SIZE)
     ax = fig.add_subplot()
     quarters = shown["calendar_quarter"].to_list()
@@ -367,7 +378,7 @@ def chart_ai_capex_vs_gdp(con: duckdb.DuckDBPyConnection, coverage_floor: float)
     ax.set_title(title, loc="left")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
-    return Chart("ai_capex_vs_gdp", title, method, coverage, _png(fig), True)
+    return _drawn("ai_capex_vs_gdp", title, method, coverage, fig)
 
 
 def chart_deal_graph(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> Chart:
@@ -425,7 +436,7 @@ def chart_deal_graph(con: duckdb.DuckDBPyConnection, coverage_floor: float) -> C
     ax.set_xlim(-1.35, 1.35)
     ax.set_ylim(-1.3, 1.3)
     ax.set_title(title, loc="left")
-    return Chart("deal_graph", title, method, coverage, _png(fig), True)
+    return _drawn("deal_graph", title, method, coverage, fig)
 
 
 # Each chart gets the connection and the coverage floor (not every chart applies one: capex,
