@@ -233,10 +233,7 @@ def parse_stooq_csv(payload: bytes, symbol: str, splits: pl.DataFrame | None = N
         )
     if head.startswith(b"no data") or not head:
         return _empty()
-    frame = pl.read_csv(io.BytesIO(payload), infer_schema=False)
-    missing = [c for c in ["Date", "Close"] if c not in frame.columns]
-    if missing:
-        raise PriceSourceError(f"Stooq CSV for {symbol} lacks {missing}; header {frame.columns}")
+    frame = _read_price_csv(payload, ["Date", "Close"], f"Stooq CSV for {symbol}")
     out = frame.select(
         symbol=pl.lit(symbol),
         date=pl.col("Date").str.to_date("%Y-%m-%d", strict=False),
@@ -250,9 +247,7 @@ def parse_stooq_csv(payload: bytes, symbol: str, splits: pl.DataFrame | None = N
         dividend=pl.lit(None, pl.Float64),
         source=pl.lit("stooq"),
     )
-    bad = out.filter(pl.col("date").is_null() | pl.col("close").is_null())
-    if bad.height:
-        raise PriceSourceError(f"Stooq CSV for {symbol}: {bad.height} row(s) without a date or close")
+    _refuse_rows_without_date_or_close(out, f"Stooq CSV for {symbol}")
     out = out.cast(PRICE_SCHEMA).sort("date")  # type: ignore[arg-type]
     if splits is None:
         log.warning("%s: Stooq closes left split-adjusted (no split table given)", symbol)
@@ -260,15 +255,30 @@ def parse_stooq_csv(payload: bytes, symbol: str, splits: pl.DataFrame | None = N
     return unadjust_for_splits(out, splits.filter(pl.col("symbol") == symbol))
 
 
+def _read_price_csv(payload: bytes, required: list[str], what: str) -> pl.DataFrame:
+    frame = pl.read_csv(io.BytesIO(payload), infer_schema=False)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise PriceSourceError(f"{what} lacks {missing}; header {frame.columns}")
+    return frame
+
+
+def _refuse_rows_without_date_or_close(prices: pl.DataFrame, what: str) -> None:
+    # A close we cannot date (or a date without a close) would silently drop out of a market
+    # cap: refuse the payload, which keeps the last good one in the raw cache.
+    bad = prices.filter(pl.col("date").is_null() | pl.col("close").is_null())
+    if bad.height:
+        raise PriceSourceError(f"{what}: {bad.height} row(s) without a date or close")
+
+
 def parse_bundled_csv(payload: bytes, splits: pl.DataFrame) -> pl.DataFrame:
     """Parse the bundled Yahoo-style CSV (ticker,date,open,high,low,close,adj_close,volume,
     fetched_at) into PRICE_SCHEMA, un-adjusting its split-adjusted close and volume with
     `splits` (normally `load_splits()`, data/splits.csv). Dividends are not in the file (NULL).
     """
-    frame = pl.read_csv(io.BytesIO(payload), infer_schema=False)
-    missing = [c for c in ["ticker", "date", "close", "adj_close", "volume"] if c not in frame.columns]
-    if missing:
-        raise PriceSourceError(f"bundled price CSV lacks {missing}; header {frame.columns}")
+    frame = _read_price_csv(
+        payload, ["ticker", "date", "close", "adj_close", "volume"], "bundled price CSV"
+    )
     out = frame.select(
         symbol=pl.col("ticker"),
         date=pl.col("date").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
@@ -279,9 +289,7 @@ def parse_bundled_csv(payload: bytes, splits: pl.DataFrame) -> pl.DataFrame:
         dividend=pl.lit(None, pl.Float64),
         source=pl.lit("bundled:thndar/mag7-intel-lakehouse"),
     )
-    bad = out.filter(pl.col("date").is_null() | pl.col("close").is_null())
-    if bad.height:
-        raise PriceSourceError(f"bundled price CSV: {bad.height} row(s) without a date or close")
+    _refuse_rows_without_date_or_close(out, "bundled price CSV")
     return unadjust_for_splits(out.cast(PRICE_SCHEMA), splits)  # type: ignore[arg-type]
 
 
