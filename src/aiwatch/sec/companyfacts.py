@@ -5,35 +5,47 @@ is kept, nothing is deduplicated here (the "latest filed wins" rule lives in SQL
 can see it). Columns and dtypes are `SCHEMA`; it is the `raw.sec_companyfacts` contract of
 DESIGN.md.
 
-Why msgspec typed decoding. Measured on Apple's 3.7 MB payload (24,579 facts, 2-core box,
-best of several runs), against bare `orjson.loads` of the same bytes (~21 ms, the floor):
+Two paths, one result. Measured on a 2-core box against bare `orjson.loads` of the same bytes
+(the floor: building Python dicts for every fact and nothing else), best of 11, all 10 real
+payloads (`benchmarks/bench_parse.py`):
 
-- msgspec decoding straight into `Struct`s, then one list comprehension per column and one
-  `pl.DataFrame`: ~19-23 ms in all, about the floor (the typed decode alone is ~9.5 ms,
-  because structs are cheaper to build than dicts and labels/descriptions are skipped);
-- msgspec skeleton with `Raw` unit lists, re-joined and read by `pl.read_json`: ~27 ms;
-- `orjson.loads` then `pl.DataFrame(list_of_dicts)`: ~36 ms;
-- DuckDB `from_json` with a MAP structure and three `unnest`s: ~116 ms.
-(`operator.attrgetter` over structs was 4x slower than plain list comprehensions; Polars'
-own `read_ndjson` on re-joined fact bytes took ~14 ms for the rows alone.)
-edgartools (`EntityFactsParser` + `to_dataframe`, pandas) took ~215 ms on the same payload, 6-9x
-slower. `benchmarks/bench_parse.py` re-measures all of this against the orjson floor.
+- Fast path (`_parse_lines`), every payload SEC serves: msgspec decodes the structure and
+  keeps each fact as its raw bytes (`msgspec.Raw`, no copy), the facts are joined into NDJSON
+  and Polars' native reader builds the columns; no Python object per field. 0.7-1.07x the
+  floor's time, 8.5-12x faster than edgartools. Time splits about 45% Polars' NDJSON read,
+  20% msgspec's structure decode, 10% joining the lines, the rest dates and checks.
+- Careful path (`_parse_typed`): msgspec decoding into `Struct`s, one list comprehension per
+  column. It runs when the fast path declines (below) and decides the rejects. Its column
+  building costs 1.2-2.3x the floor, which is why it is not the normal path.
+Tried and dropped: `orjson.loads` then `pl.DataFrame(list_of_dicts)` (~1.6x the floor),
+Polars reading unit lists as list-of-struct lines (~3x slower than flat lines), DuckDB's
+`from_json` with a MAP structure (~5x), pyarrow's JSON reader (strict on types, but 40-100%
+slower than Polars here), reading text as Categorical to make Polars strict (slower than the
+byte counts below). edgartools (`EntityFactsParser` + `to_dataframe`, pandas): ~210 ms on
+Apple's 3.7 MB payload.
 
-Typed decoding also validates: a wrong JSON type anywhere makes the fast decode fail, and
-only then does the slower path run, which checks each unit list and, within a bad list, each
-row (`_lenient_facts`). Value checks (missing fields, dates, end before start, |val| >= 2^53)
-are columnar and run on both paths, so good data never pays for bad data.
+The fast path gives exactly the careful path's rows or declines. Polars checks numbers (a
+string, bool, object or array where `val`/`fy` belong is an error, and an error declines),
+but it writes a number, bool, object or array given for a text field as text and reads a
+repeated key as its first value; byte counts catch both (`_parse_lines`). Any row that
+`_validate` would reject also declines, so rejects always come from the careful path, which
+checks each unit list and, within a bad list, each row (`_lenient_facts`). Value checks
+(missing fields, dates, end before start, |val| >= 2^53) are columnar on both paths.
 
 Entity name: `entity(payload)` returns (cik, entityName) with a decode that skips the facts.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import msgspec
+import numpy as np
 import polars as pl
 
 log = logging.getLogger(__name__)
@@ -115,7 +127,7 @@ class _Payload(msgspec.Struct, gc=False):
     facts: dict[str, dict[str, _Concept]]
 
 
-# The slow path's view: structure still enforced, fact rows left untyped.
+# The careful path after a type error: structure still enforced, fact rows left untyped.
 class _LenientConcept(msgspec.Struct):
     units: dict[str, list[Any]]
 
@@ -125,14 +137,35 @@ class _LenientPayload(msgspec.Struct):
     facts: dict[str, dict[str, _LenientConcept]]
 
 
+# The fast path's view: structure decoded, each fact kept as its raw JSON bytes.
+class _RawConcept(msgspec.Struct, gc=False):
+    units: dict[str, list[msgspec.Raw]]
+
+
+class _RawPayload(msgspec.Struct, gc=False):
+    cik: int | str
+    facts: dict[str, dict[str, _RawConcept]]
+
+
 class _Entity(msgspec.Struct):
     cik: int | str
     entityName: str | None = None  # SEC's key, kept as spelled
 
 
-_decode_fast = msgspec.json.Decoder(_Payload).decode
+_decode_typed = msgspec.json.Decoder(_Payload).decode
 _decode_lenient = msgspec.json.Decoder(_LenientPayload).decode
 _decode_entity = msgspec.json.Decoder(_Entity).decode
+_decode_raw = msgspec.json.Decoder(_RawPayload).decode
+
+# What Polars reads each fact line as; dates stay text so `_validate` can report bad ones.
+_LINE_SCHEMA = pl.Schema(
+    {name: pl.Float64 if name == "val" else pl.Int32 if name == "fy" else pl.Utf8
+     for name in _FACT_FIELDS}
+)
+_TEXT_FIELDS = tuple(name for name in _FACT_FIELDS if name not in ("val", "fy"))
+_COLON = ord(":")
+_COLON_QUOTE = int.from_bytes(b':"', "little")
+_COLON_N = int.from_bytes(b":n", "little")
 
 
 def parse(payload: bytes) -> pl.DataFrame:
@@ -153,26 +186,14 @@ def parse_with_rejects(payload: bytes) -> tuple[pl.DataFrame, pl.DataFrame]:
     val_out_of_range) and `detail` lists all of them, so a data problem at SEC is visible and
     countable instead of silently becoming a wrong number.
     """
-    try:
-        document = _decode_fast(payload)
-        cik = _cik(document.cik)
-        keys, facts = _flatten(document.facts)
-        type_rejects: list[tuple[str, str, str, str | None, str]] = []
-    except msgspec.ValidationError:
-        # Some value has the wrong JSON type (or the structure is wrong): redo it carefully.
-        document = _decode_lenient_or_raise(payload)
-        cik = _cik(document.cik)
-        keys, facts, type_rejects = _lenient_facts(document.facts)
-    except msgspec.DecodeError as exc:
-        raise CompanyfactsError(f"companyfacts payload is not valid JSON: {exc}") from None
-
-    good, rejects = _validate(_frame(cik, keys, facts))
-    if type_rejects:
-        rejects = pl.concat([_type_rejects_frame(cik, type_rejects), rejects])
+    good = _parse_lines(payload)
+    if good is not None:
+        return good, pl.DataFrame(schema=REJECTS_SCHEMA)
+    good, rejects = _parse_typed(payload)
     if rejects.height:
         log.warning(
             "companyfacts CIK %010d: %d of %d facts rejected (%s)",
-            cik,
+            rejects["cik"][0],
             rejects.height,
             rejects.height + good.height,
             ", ".join(f"{r}: {n}" for r, n in rejects["reason"].value_counts().iter_rows()),
@@ -225,6 +246,131 @@ def _flatten(taxonomies: dict[str, dict[str, _Concept]]) -> tuple[_Keys, list[_F
                 keys.append((taxonomy, concept, unit, len(rows)))
                 facts.extend(rows)
     return keys, facts
+
+
+def _parse_typed(payload: bytes) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The careful path: msgspec typed decoding, then per-list and per-row when types are wrong."""
+    try:
+        document = _decode_typed(payload)
+        cik = _cik(document.cik)
+        keys, facts = _flatten(document.facts)
+        type_rejects: list[tuple[str, str, str, str | None, str]] = []
+    except msgspec.ValidationError:
+        # Some value has the wrong JSON type (or the structure is wrong): redo it carefully.
+        document = _decode_lenient_or_raise(payload)
+        cik = _cik(document.cik)
+        keys, facts, type_rejects = _lenient_facts(document.facts)
+    except msgspec.DecodeError as exc:
+        raise CompanyfactsError(f"companyfacts payload is not valid JSON: {exc}") from None
+
+    good, rejects = _validate(_frame(cik, keys, facts))
+    if type_rejects:
+        rejects = pl.concat([_type_rejects_frame(cik, type_rejects), rejects])
+    return good, rejects
+
+
+def _parse_lines(payload: bytes) -> pl.DataFrame | None:
+    """The good rows (`SCHEMA`) read by Polars' NDJSON reader, or None when the payload needs
+    the careful path: anything but plain, well-typed, valid facts.
+
+    msgspec decodes the structure and keeps each fact as its raw bytes; the facts are joined
+    into NDJSON and read by Polars in native code, so no Python object is built per fact.
+    Polars is laxer than the typed decode in two ways: it writes a number, bool, object or
+    array given for a text field as text, and it reads a repeated key as its first value. Both
+    are caught from the bytes (`_value_kinds`): in compact JSON every colon ends a key and the
+    byte after it tells a string value (`"`) or a null (`n`). The rows are kept only if the
+    colons number exactly the non-null cells plus the nulls (no unknown or repeated key, no
+    nested object, no colon inside a value) and the string values exactly the non-null text
+    cells (nothing turned into text). Otherwise, and for JSON that is not compact, the careful
+    path decides, with the same rows and a reject naming any problem. Left undetected: a key
+    given twice in one fact, once with a value and once null, where Polars keeps the first and
+    msgspec the last. JSON leaves repeated keys undefined (RFC 8259 section 4) and SEC's
+    serializer never writes them; a test pins the behaviour.
+    """
+    try:
+        document = _decode_raw(payload)
+    except msgspec.DecodeError:  # not JSON, or not this shape: the careful path says why
+        return None
+    cik = _cik(document.cik)
+    taxonomies: list[str] = []
+    concepts: list[str] = []
+    units: list[str] = []
+    counts: list[int] = []
+    rows: list[msgspec.Raw] = []
+    for taxonomy, by_concept in document.facts.items():
+        for concept, body in by_concept.items():
+            for unit, unit_rows in body.units.items():
+                taxonomies.append(taxonomy)
+                concepts.append(concept)
+                units.append(unit)
+                counts.append(len(unit_rows))
+                rows.extend(unit_rows)
+    if not rows:
+        return None
+    lines = b"\n".join(rows)
+    # Counting bytes (numpy) and reading lines (Polars) both release the GIL: run them at once.
+    value_kinds = _background().submit(_value_kinds, lines)
+    positions = pl.Series(np.repeat(np.arange(len(counts), dtype=np.uint32), counts))
+    keys = pl.DataFrame(
+        {"taxonomy": taxonomies, "concept": concepts, "unit": units},
+        schema={"taxonomy": pl.Utf8, "concept": pl.Utf8, "unit": pl.Utf8},
+    )[positions]
+    try:
+        facts = pl.read_ndjson(io.BytesIO(lines), schema=_LINE_SCHEMA)
+    except pl.exceptions.PolarsError:  # e.g. a string where val must be a number
+        return None
+    colons, strings, nulls = value_kinds.result()
+    if facts.height != len(rows):
+        return None
+    nulls_per_column = facts.null_count().row(0)
+    present = dict(zip(facts.columns, (facts.height - n for n in nulls_per_column), strict=True))
+    if colons != sum(present.values()) + nulls or strings != sum(
+        present[name] for name in _TEXT_FIELDS
+    ):
+        return None  # a wrong type, an unknown or repeated key, a colon in a value
+    raw = pl.concat([keys, facts], how="horizontal").with_columns(
+        pl.lit(cik, dtype=pl.Int64).alias("cik")
+    )
+    typed = _typed(raw)
+    return typed if _all_rows_good(raw, typed) else None
+
+
+def _typed(raw: pl.DataFrame) -> pl.DataFrame:
+    """`raw` in SCHEMA's column order with its dates parsed (null where a date is bad)."""
+    return raw.select(
+        pl.col(c).str.to_date("%Y-%m-%d", strict=False) if c in _DATES else pl.col(c)
+        for c in SCHEMA.names()
+    )
+
+
+def _all_rows_good(raw: pl.DataFrame, parsed: pl.DataFrame) -> bool:
+    """No row has a problem `_validate` reports, checked per column (null counts are free)."""
+    if any(raw[c].null_count() for c in _REQUIRED):
+        return False
+    if any(parsed[d].null_count() != raw[d].null_count() for d in _DATES):
+        return False  # a date that did not parse
+    return not parsed.select(
+        (pl.col("end") < pl.col("start")).any() | (pl.col("val").abs().max() >= MAX_EXACT_VAL)
+    ).item()
+
+
+def _value_kinds(lines: bytes) -> tuple[int, int, int]:
+    """(colons, colons followed by a quote, colons followed by n) in `lines`: for compact JSON
+    facts, the number of keys, of string values and of nulls. See `_parse_lines`."""
+    # Byte pairs are counted as 16-bit words at even and at odd offsets: no index of each colon.
+    size = len(lines)
+    even = np.frombuffer(lines, dtype="<u2", count=size // 2)
+    odd = np.frombuffer(lines, dtype="<u2", offset=1, count=(size - 1) // 2)
+    colons = int(np.count_nonzero(np.frombuffer(lines, dtype=np.uint8) == _COLON))
+    strings = int(np.count_nonzero(even == _COLON_QUOTE) + np.count_nonzero(odd == _COLON_QUOTE))
+    nulls = int(np.count_nonzero(even == _COLON_N) + np.count_nonzero(odd == _COLON_N))
+    return colons, strings, nulls
+
+
+@functools.cache
+def _background() -> ThreadPoolExecutor:
+    # Shared by every caller (download workers parse concurrently); created on first use.
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="companyfacts")
 
 
 def _lenient_facts(
@@ -299,8 +445,11 @@ def _frame(cik: int, keys: _Keys, facts: list[_Fact]) -> pl.DataFrame:
 
 def _validate(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split raw text-dated rows into good rows (SCHEMA) and rejects (REJECTS_SCHEMA)."""
-    parsed = {d: pl.col(d).str.to_date("%Y-%m-%d", strict=False) for d in _DATES}
-    frame = raw.with_columns(**{f"_{d}": e for d, e in parsed.items()})
+    parsed = _typed(raw)
+    if _all_rows_good(raw, parsed):
+        # The normal case: whole-column checks, no per-row reason text.
+        return parsed.cast(dict(SCHEMA)), pl.DataFrame(schema=REJECTS_SCHEMA)
+    frame = raw.with_columns(**{f"_{d}": parsed[d] for d in _DATES})
     missing = [pl.when(pl.col(c).is_null()).then(pl.lit(c)) for c in _REQUIRED]
     bad_dates = [
         pl.when(pl.col(d).is_not_null() & pl.col(f"_{d}").is_null()).then(
@@ -310,16 +459,6 @@ def _validate(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     ]
     end_before_start = pl.col("_end") < pl.col("_start")
     out_of_range = pl.col("val").abs() >= MAX_EXACT_VAL
-    any_problem = pl.any_horizontal(
-        *[pl.col(c).is_null() for c in _REQUIRED],
-        *[pl.col(d).is_not_null() & pl.col(f"_{d}").is_null() for d in _DATES],
-        end_before_start.fill_null(False),
-        out_of_range.fill_null(False),
-    )
-    if not frame.select(any_problem.any()).item():
-        # The normal case (SEC's own payloads): skip building reason and detail text per row.
-        good = frame.with_columns(**{d: pl.col(f"_{d}") for d in _DATES}).select(SCHEMA.names())
-        return good.cast(dict(SCHEMA)), pl.DataFrame(schema=REJECTS_SCHEMA)
     problems = {
         MISSING_FIELD: pl.concat_str(missing, separator=",", ignore_nulls=True),
         UNPARSEABLE_DATE: pl.concat_str(bad_dates, separator=",", ignore_nulls=True),
