@@ -212,7 +212,11 @@ def validate(payload: bytes) -> None:
     """Raise CompanyfactsError unless `payload` has the companyfacts shape (a valid cik and a
     `facts` object of taxonomies). The client calls this before a response may replace the
     cached copy, so an error object served with status 200 never costs a company its rows."""
-    _cik(_decode_lenient_or_raise(payload).cik)
+    try:
+        document = _decode_raw(payload)  # the shape only: facts stay raw bytes (4x faster)
+    except msgspec.DecodeError as exc:
+        raise CompanyfactsError(f"not a companyfacts payload: {exc}") from None
+    _cik(document.cik)
 
 
 def _cik(value: int | str) -> int:
