@@ -2,9 +2,10 @@
 
 Benchmark 5 (ingest memory): a child process downloads the SYNTHETIC 503-company universe
 (~13M facts, ~26k a company as in real S&P 500 companyfacts) from the fake server into an
-empty home and builds `raw.sec_companyfacts` (`refresh_sec_companyfacts`, mode full). Figure:
-the child's peak RSS; baseline: the same child's peak RSS right before the ingest (imports,
-client, warehouse). Target <= 1.5 GB.
+empty home and builds `raw.sec_companyfacts` (`refresh_sec_companyfacts`, mode full); then
+again from a companyfacts.zip of the same payloads (bulk mode). Figure: the child's peak RSS;
+baseline: the same child's peak RSS right before the ingest (imports, client, warehouse).
+Target <= 1.5 GB.
 
 Benchmark 4 (SQL models): the facts of that ingest are replicated k times under new CIKs (k x
 503 companies, same per-company shape), with membership rows for every company, and a child
@@ -35,8 +36,9 @@ CIK_STRIDE = 10_000_000  # replica j of CIK c is c + j * stride (synthetic CIKs 
 AVAILABLE_RAW = {"raw.mag7", "raw.sec_companyfacts", "raw.sec_tickers", "raw.sp500_membership"}
 
 
-def ingest_child(server_env: str, home: str, members: str) -> None:
-    """In a child process: peak RSS before and after a full companyfacts ingest."""
+def ingest_child(server_env: str, home: str, members: str, mode: str = "files") -> None:
+    """In a child process: peak RSS before and after a full companyfacts ingest, from
+    per-company payloads (`files`) or from companyfacts.zip (`bulk`)."""
     from aiwatch.http import HttpClient
     from aiwatch.refresh import RefreshOptions, refresh_sec_companyfacts
     from aiwatch.settings import Settings
@@ -53,7 +55,7 @@ def ingest_child(server_env: str, home: str, members: str) -> None:
         baseline = common.peak_rss_bytes()
         start = time.perf_counter()
         result = refresh_sec_companyfacts(client, wh, ciks, today=date(2026, 11, 16),
-                                          options=RefreshOptions(workers=4))
+                                          options=RefreshOptions(workers=4, bulk=mode == "bulk"))
         seconds = time.perf_counter() - start
     print(json.dumps({"baseline_rss": baseline, "peak_rss": common.peak_rss_bytes(),
                       "seconds": seconds, "rows": result.rows, "fetched": result.fetched}))
@@ -141,15 +143,23 @@ def main(argv: list[str] | None = None) -> int:
     with FakeServer(docroot) as server:
         ingest = common.run_child(
             [__file__, "--child-ingest", json.dumps(server.env()), str(home), json.dumps(ciks)])
-    ingest["target_bytes"] = int(1.5 * 2**30)
-    print(f"ingest 1x: {ingest['rows']:,} facts in {ingest['seconds']:.1f} s, peak RSS "
-          f"{ingest['peak_rss'] / 2**20:,.0f} MiB (baseline {ingest['baseline_rss'] / 2**20:,.0f}"
-          f" MiB; {ingest['peak_rss'] / ingest['baseline_rss']:.1f}x baseline; target 1536 MiB)",
-          flush=True)
+        # The same universe once more, from a companyfacts.zip of it (AIWATCH_BULK=1), into a
+        # fresh home: bulk mode's memory is measured too.
+        common.companyfacts_zip(docroot, ciks)
+        ingest_bulk = common.run_child(
+            [__file__, "--child-ingest", json.dumps(server.env()), str(work / "home-bulk"),
+             json.dumps(ciks), "bulk"])
+        shutil.rmtree(work / "home-bulk", ignore_errors=True)
+    for label, run in (("ingest 1x", ingest), ("bulk ingest 1x", ingest_bulk)):
+        run["target_bytes"] = int(1.5 * 2**30)
+        print(f"{label}: {run['rows']:,} facts in {run['seconds']:.1f} s, peak RSS "
+              f"{run['peak_rss'] / 2**20:,.0f} MiB (baseline {run['baseline_rss'] / 2**20:,.0f}"
+              f" MiB; {run['peak_rss'] / run['baseline_rss']:.1f}x baseline; target 1536 MiB)",
+              flush=True)
     if args.ingest_only:
         out = common.write_result("scale_ingest", {"companies": args.companies,
                                                    "extra_concepts": args.extra_concepts,
-                                                   "ingest": ingest})
+                                                   "ingest": ingest, "ingest_bulk": ingest_bulk})
         shutil.rmtree(work, ignore_errors=True)
         print(f"wrote {out}")
         return 0
@@ -186,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{fit['predicted_10x_over_1x']:.1f}x the 1x time")
     out = common.write_result("scale", {
         "companies": args.companies, "extra_concepts": args.extra_concepts,
-        "ingest": ingest, "models": scales, "extrapolation": fit,
+        "ingest": ingest, "ingest_bulk": ingest_bulk, "models": scales, "extrapolation": fit,
     })
     shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {out}")
@@ -195,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child-ingest":
-        ingest_child(*sys.argv[2:5])
+        ingest_child(*sys.argv[2:6])
     elif len(sys.argv) > 1 and sys.argv[1] == "--child-models":
         models_child(sys.argv[2])
     else:

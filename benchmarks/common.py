@@ -75,6 +75,25 @@ def companyfacts_file(docroot: Path, cik: int) -> Path:
     return docroot / "data.sec.gov" / f"api/xbrl/companyfacts/CIK{cik:010d}.json"
 
 
+def companyfacts_zip(docroot: Path, ciks: list[int]) -> Path:
+    """SEC's bulk archive of the docroot's companyfacts payloads (SYNTHETIC), built once, where
+    the fake server serves `sec.bulk.COMPANYFACTS_ZIP_PATH`."""
+    import zipfile
+
+    from aiwatch.sec import bulk
+
+    archive = docroot / "www.sec.gov" / bulk.COMPANYFACTS_ZIP_PATH.lstrip("/")
+    if not archive.exists():
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        partial = archive.with_name(archive.name + ".partial")
+        # compresslevel 1: building it is not what is measured.
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for cik in ciks:
+                zf.write(companyfacts_file(docroot, cik), f"CIK{cik:010d}.json")
+        partial.replace(archive)
+    return archive
+
+
 def universe_docroot(n_companies: int, extra_concepts: int, seed: int = 1) -> tuple[Path, list[int]]:
     """A fake-server document root with `generate(n_companies, seed, extra_concepts)` (SYNTHETIC),
     generated once and kept under WORK_DIR."""

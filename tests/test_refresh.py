@@ -341,6 +341,39 @@ def test_bulk_mode_streams_members_from_companyfacts_zip(world: World) -> None:
     assert sorted(set(world.table()["cik"].to_list())) == world.members
 
 
+def test_bulk_mode_loads_through_spool_files_and_keeps_rejects(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Members are parsed into Parquet files before the writer lock, loaded in one statement:
+    with a tiny file size the load spans several files and gives the same table."""
+    archive = world.docroot / "www.sec.gov" / bulk.COMPANYFACTS_ZIP_PATH.lstrip("/")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    bad_cik = world.members[0]
+    document = orjson.loads(world.payloads[bad_cik])
+    units = next(iter(next(iter(document["facts"].values())).values()))["units"]
+    next(iter(units.values())).append({"end": "2024-02-30", "val": 1, "accn": "x",
+                                       "form": "10-K", "filed": "2024-03-01"})  # SYNTHETIC
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for cik, body in world.payloads.items():
+            zf.writestr(f"CIK{cik:010d}.json", orjson.dumps(document) if cik == bad_cik else body)
+    monkeypatch.setattr(refresh, "BULK_SPOOL_ROWS", 1)
+    written: list[Path] = []
+    real_replace_rows = refresh.warehouse.replace_rows
+
+    def spy(*args: object, **kwargs: object) -> int:
+        written.extend(kwargs["files"])  # type: ignore[arg-type]
+        assert not list(kwargs.get("batches", args[3]))  # type: ignore[call-overload]
+        return real_replace_rows(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refresh.warehouse, "replace_rows", spy)
+    result = world.run(MON, bulk=True, all_filers=True)
+    assert len(written) == len(world.members)  # one file per member at BULK_SPOOL_ROWS=1
+    assert world.table().equals(world.expected_table())
+    assert result.rejects == 1
+    spool = world.home / "build" / "spool" / refresh.COMPANYFACTS_TABLE
+    assert list(spool.glob("*")) == []
+
+
 def test_replace_rows_only_touches_its_keys(settings: Settings) -> None:
     wh = Warehouse(settings)
     schema = pl.Schema({"cik": pl.Int64, "v": pl.Int64})
