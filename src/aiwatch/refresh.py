@@ -18,13 +18,15 @@ members file. A run therefore:
 
 An index that cannot be read (5xx after retries) turns the run into a sweep instead of guessing.
 Optional bulk mode (`AIWATCH_BULK=1`) streams SEC's nightly `companyfacts.zip` member by member
-(`sec.bulk.iter_companyfacts`), for members or, with `AIWATCH_ALL_FILERS=1`, every filer.
+(`sec.bulk.iter_companyfacts`), for members or, with `AIWATCH_ALL_FILERS=1`, every filer, into
+the same spool (`_spool_bulk`) before the one streamed load.
 
 Downloads run in a small thread pool sharing the client: SEC's rate is held by the shared
 limiter (thread- and process-safe), and a response's latency then overlaps the spacing of the
 next requests instead of adding to it. No request is made under the single-writer lock: each
-company is parsed into a Parquet spool as its download ends, and the writer lock is taken only
-to read the plan and, at the end, to load the spool in one streamed statement (`_Spool`).
+company is parsed into a Parquet spool as its download ends (by two parser threads, so a
+download thread goes straight back to the limiter), and the writer lock is taken only to read
+the plan and, at the end, to load the spool in one streamed statement (`_Spool`).
 """
 
 from __future__ import annotations
