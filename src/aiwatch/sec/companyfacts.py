@@ -11,9 +11,9 @@ payloads (`benchmarks/bench_parse.py`):
 
 - Fast path (`_parse_lines`), every payload SEC serves: msgspec decodes the structure and
   keeps each fact as its raw bytes (`msgspec.Raw`, no copy), the facts are joined into NDJSON
-  and Polars' native reader builds the columns; no Python object per field. 0.7-1.07x the
-  floor's time, 8.5-12x faster than edgartools. Time splits about 45% Polars' NDJSON read,
-  20% msgspec's structure decode, 10% joining the lines, the rest dates and checks.
+  and Polars' native reader builds the columns; no Python object per field. 0.65-1.05x the
+  floor's time, 9-12x faster than edgartools. Time splits about 45% Polars' NDJSON read,
+  20% msgspec's structure decode, the rest joining the lines, dates and checks.
 - Careful path (`_parse_typed`): msgspec decoding into `Struct`s, one list comprehension per
   column. It runs when the fast path declines (below) and decides the rejects. Its column
   building costs 1.2-2.3x the floor, which is why it is not the normal path.
