@@ -340,3 +340,42 @@ def test_two_processes_share_one_sec_rate(tmp_path: Path, server: FakeServer) ->
     for n in (10, 2 * REQUESTS_PER_PROCESS):
         spans = [b - a for a, b in zip(arrivals, arrivals[n - 1:], strict=False)]
         assert min(spans) >= (n - 1) * interval - slack, (n, min(spans))
+
+
+def test_to_file_streams_the_body_into_the_cache_and_revalidates(
+    client: HttpClient, server: FakeServer, docroot: Path, settings: Settings
+) -> None:
+    """companyfacts.zip is GBs: fetched with to_file=True it is never held in memory."""
+    archive = b"SYNTHETIC archive bytes " * 20_000  # several 64 KiB chunks
+    _put(docroot, "www.sec.gov", "/files/big.zip", archive)
+    first = client.fetch("sec_www", "/files/big.zip", to_file=True, max_bytes=2**30)
+    assert first.body == b"" and first.status == 200 and not first.not_modified
+    assert first.path.read_bytes() == archive
+    assert first.meta["bytes"] == len(archive) and first.meta["url"].endswith("/files/big.zip")
+    second = client.fetch("sec_www", "/files/big.zip", to_file=True, max_bytes=2**30)
+    assert second.not_modified and second.body == b"" and server.log[-1].status == 304
+    assert second.path.read_bytes() == archive
+
+
+def test_to_file_body_cut_short_is_retried_and_never_replaces_the_good_copy(
+    client: HttpClient, server: FakeServer, docroot: Path
+) -> None:
+    _put(docroot, "www.sec.gov", "/files/big.zip", b"SYNTHETIC archive v1 " * 20_000)
+    server.inject("/www.sec.gov/files/big.zip", Fault(reset=True))
+    good = client.fetch("sec_www", "/files/big.zip", to_file=True)  # cut once, then whole
+    assert [r.status for r in server.log] == [200, 200]
+    archive = b"SYNTHETIC archive v2 " * 20_000
+    _put(docroot, "www.sec.gov", "/files/big.zip", archive)
+    good = client.fetch("sec_www", "/files/big.zip", to_file=True)
+    assert good.path.read_bytes() == archive
+    _put(docroot, "www.sec.gov", "/files/big.zip", b"SYNTHETIC archive v3 " * 20_000)
+    server.inject("/www.sec.gov/files/big.zip", *[Fault(reset=True)] * 20)
+    with pytest.raises(FetchError, match="body cut short"):
+        client.fetch("sec_www", "/files/big.zip", to_file=True)
+    assert good.path.read_bytes() == archive
+    assert [p.name for p in good.path.parent.iterdir() if p.name.startswith(".")] == []
+    with pytest.raises(FetchError, match="larger than"):
+        client.fetch("sec_www", "/files/big.zip", to_file=True, max_bytes=1000)
+    assert good.path.read_bytes() == archive
+    with pytest.raises(ValueError, match="validate"):
+        client.fetch("sec_www", "/files/big.zip", to_file=True, validate=json.loads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,33 @@ def test_touch_meta_records_revalidation(tmp_path: Path) -> None:
     assert meta is not None and meta["fetched_at"] != "2020-01-01T00:00:00Z"
     assert rawcache.read(tmp_path, key).meta["fetched_at"] == meta["fetched_at"]
     assert rawcache.touch_meta(tmp_path, "data.sec.gov/missing.json") is None
+
+
+def test_streamed_write_reads_back_without_loading_the_body(tmp_path: Path) -> None:
+    chunks = [b"SYNTHETIC ", b"archive ", b"in chunks"]
+    path = rawcache.write_chunks(tmp_path, "www.sec.gov/big.zip", iter(chunks), {"url": "u"})
+    whole = b"".join(chunks)
+    assert path.read_bytes() == whole
+    cached = rawcache.read_file(tmp_path, "www.sec.gov/big.zip")
+    assert cached is not None and cached.body == b"" and cached.path == path
+    assert cached.meta["sha256"] == hashlib.sha256(whole).hexdigest()
+    assert cached.meta["bytes"] == len(whole)
+    # A body that no longer matches its meta is not served, streamed or not.
+    path.write_bytes(b"tampered")
+    assert rawcache.read_file(tmp_path, "www.sec.gov/big.zip") is None
+
+
+def test_streamed_write_that_fails_midway_keeps_the_old_copy(tmp_path: Path) -> None:
+    key = "www.sec.gov/big.zip"
+    rawcache.write(tmp_path, key, b"old SYNTHETIC copy", {"url": "u"})
+
+    def broken() -> Iterator[bytes]:
+        yield b"half of a new "
+        raise ConnectionError("connection reset mid-body")
+
+    with pytest.raises(ConnectionError):
+        rawcache.write_chunks(tmp_path, key, broken(), {"url": "u"})
+    cached = rawcache.read(tmp_path, key)
+    assert cached is not None and cached.body == b"old SYNTHETIC copy"
+    assert sorted(p.name for p in (tmp_path / "www.sec.gov").iterdir()) == [
+        "big.zip", "big.zip.meta.json"]  # no temp file left behind

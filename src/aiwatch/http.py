@@ -19,12 +19,12 @@ import mimetypes
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -44,6 +44,7 @@ MAX_REDIRECTS = 5
 GENERIC_USER_AGENT = f"aiwatch/{__version__}"
 DEFAULT_MAX_BYTES = 256 * 2**20
 _CHUNK_BYTES = 64 * 1024
+_Body = TypeVar("_Body")
 # Errors of the wire, not of the request: worth another try.
 _TRANSIENT_ERRORS = (
     requests.ConnectionError,
@@ -82,7 +83,8 @@ class InvalidPayloadError(FetchError):
 
 @dataclass
 class Fetched:
-    """One fetched (or revalidated) response, already stored in the raw cache at `path`."""
+    """One fetched (or revalidated) response, already stored in the raw cache at `path`
+    (`body` is b"" when fetched with `to_file=True`: read `path`)."""
 
     source: str
     url: str
@@ -263,14 +265,19 @@ class HttpClient:
         *,
         validate: Callable[[bytes], None] | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        to_file: bool = False,
     ) -> Fetched:
         """GET one URL of `source`, store it in the raw cache, return it.
 
         A cached copy is revalidated (304: nothing downloaded, `not_modified=True`). `validate`
         may raise to refuse a body: it is then kept under `raw/_rejected/` and the good copy
-        stays. Raises NotFoundError (404 / not in snapshot), UserAgentMissingError,
-        UnsafeUrlError, InvalidPayloadError, or FetchError once retries are spent.
+        stays. `to_file=True` streams the body into the cache without holding it (multi-GB
+        archives): `Fetched.body` is then b"", read `Fetched.path`; no `validate` with it.
+        Raises NotFoundError (404 / not in snapshot), UserAgentMissingError, UnsafeUrlError,
+        InvalidPayloadError, or FetchError once retries are spent.
         """
+        if to_file and validate is not None:
+            raise ValueError("validate needs the body in memory: not with to_file=True")
         src = self._source(source)
         offline = self.settings.offline
         url = self._url(src, path, params)
@@ -286,9 +293,28 @@ class HttpClient:
                 "or AIWATCH_OFFLINE=1 to replay the bundled snapshot",
                 url=shown,
             )
-        cached = rawcache.read(self.raw_dir, key)
-        response = self._get(src, url, shown, cached, max_bytes)
-        status, body, headers, final_url = response
+        cached = (rawcache.read_file if to_file else rawcache.read)(self.raw_dir, key)
+
+        def meta_for(headers: CaseInsensitiveDict[str], final_url: str) -> dict[str, Any]:
+            return {
+                "url": shown,
+                "final_url": redact_url(final_url) if final_url != url else None,
+                "status": 200,
+                "etag": headers.get("ETag"),
+                "last_modified": headers.get("Last-Modified"),
+                "content_type": headers.get("Content-Type"),
+                "source": src.name,
+                "from_snapshot": offline,
+            }
+
+        def read_body(response: requests.Response, final_url: str) -> bytes | Path:
+            chunks = self._body_chunks(response, shown, max_bytes)
+            if to_file:
+                return rawcache.write_chunks(self.raw_dir, key, chunks,
+                                             meta_for(response.headers, final_url))
+            return b"".join(chunks)
+
+        status, body, headers, final_url = self._get(src, url, shown, cached, read_body)
         if status == 304 and cached is not None:
             meta = rawcache.touch_meta(
                 self.raw_dir, key,
@@ -299,20 +325,14 @@ class HttpClient:
                 return Fetched(src.name, shown, key, cached.path, cached.body, 304,
                                not_modified=True, from_snapshot=offline, meta=meta)
             # The cached copy vanished between the read and the answer: ask again, plainly.
-            status, body, headers, final_url = self._get(src, url, shown, None, max_bytes)
+            status, body, headers, final_url = self._get(src, url, shown, None, read_body)
         if status == 304:
             raise FetchError(f"{shown} answered 304 to an unconditional request", url=shown,
                              status=304)
-        meta = {
-            "url": shown,
-            "final_url": redact_url(final_url) if final_url != url else None,
-            "status": status,
-            "etag": headers.get("ETag"),
-            "last_modified": headers.get("Last-Modified"),
-            "content_type": headers.get("Content-Type"),
-            "source": src.name,
-            "from_snapshot": offline,
-        }
+        if isinstance(body, Path):  # to_file: already stored, body and meta
+            return Fetched(src.name, shown, key, body, b"", status, not_modified=False,
+                           from_snapshot=offline, meta=rawcache.read_meta(self.raw_dir, key) or {})
+        meta = meta_for(headers, final_url)
         if validate is not None:
             try:
                 validate(body)
@@ -413,9 +433,10 @@ class HttpClient:
 
     def _get(
         self, src: Source, url: str, shown: str, cached: rawcache.CachedResponse | None,
-        max_bytes: int,
-    ) -> tuple[int, bytes, CaseInsensitiveDict[str], str]:
-        """(status, body, headers, final URL) of a 200 or a 304; everything else raises."""
+        read_body: Callable[[requests.Response, str], _Body],
+    ) -> tuple[int, _Body | None, CaseInsensitiveDict[str], str]:
+        """(status, what `read_body(response, final URL)` made of a 200's body, headers, final
+        URL) of a 200, or a 304 with None; everything else raises."""
         headers = self._headers(src, cached)
         attempt = 0
         redirects = 0
@@ -448,10 +469,10 @@ class HttpClient:
                     current = target
                     continue
                 if status == 304:
-                    return status, b"", response.headers, current
+                    return status, None, response.headers, current
                 if status == 200:
                     try:
-                        body = self._read_body(response, shown, max_bytes)
+                        body = read_body(response, current)
                     except _TRANSIENT_ERRORS as exc:
                         attempt = self._backoff(
                             attempt, shown, status, f"body cut short ({type(exc).__name__})", None
@@ -495,7 +516,10 @@ class HttpClient:
         return head.lstrip()[:1] == b"<"
 
     @staticmethod
-    def _read_body(response: requests.Response, shown: str, max_bytes: int) -> bytes:
+    def _body_chunks(
+        response: requests.Response, shown: str, max_bytes: int
+    ) -> Iterator[bytes]:
+        """The body in chunks; FetchError as soon as it passes `max_bytes`."""
         too_big = FetchError(
             f"{shown}: body larger than {max_bytes} bytes; refused (raise max_bytes if expected)",
             url=shown, status=response.status_code,
@@ -504,11 +528,9 @@ class HttpClient:
         if declared and declared.isdigit() and not response.headers.get("Content-Encoding") \
                 and int(declared) > max_bytes:
             raise too_big
-        chunks: list[bytes] = []
         total = 0
         for chunk in response.iter_content(_CHUNK_BYTES):
             total += len(chunk)
             if total > max_bytes:
                 raise too_big
-            chunks.append(chunk)
-        return b"".join(chunks)
+            yield chunk

@@ -40,7 +40,7 @@ class UnsafePathError(ValueError):
 
 @dataclass(frozen=True)
 class CachedResponse:
-    """A cached body whose sha256 matched its meta when read."""
+    """A cached body whose sha256 matched its meta when read (`body` is b"" from `read_file`)."""
 
     path: Path
     body: bytes
@@ -154,17 +154,33 @@ def utc_now_iso() -> str:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temp file in the same directory, fsync, then os.replace: readers see the old
     file or the new one, never half of either (a crash leaves at most a stray temp file)."""
+    atomic_write_chunks(path, [data])
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
+    """`atomic_write_bytes` for a body that arrives in chunks (never all in memory); returns
+    its sha256 and size. If `chunks` raises, the old file stays and the temp file goes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
+    digest = hashlib.sha256()
+    size = 0
     try:
         with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                tmp.write(chunk)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    _fsync_directory(path)
+    return digest.hexdigest(), size
+
+
+def _fsync_directory(path: Path) -> None:
     # Make the rename itself durable; best effort where directories cannot be opened.
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -186,15 +202,18 @@ def write(root: Path, key: str, body: bytes, meta: Mapping[str, Any]) -> Path:
     """Store `body` under `key`, then its meta (url, status, etag, last_modified, fetched_at,
     sha256, content_type, bytes). Body first: a crash in between leaves a meta whose sha256
     does not match, which `read` treats as missing."""
+    return write_chunks(root, key, [body], meta)
+
+
+def write_chunks(root: Path, key: str, chunks: Iterable[bytes], meta: Mapping[str, Any]) -> Path:
+    """`write` for a body streamed in chunks (a multi-GB archive never sits in memory)."""
     path = resolve(root, key)
     full_meta: dict[str, Any] = {
         "url": None, "status": None, "etag": None, "last_modified": None, "content_type": None,
         **meta,
     }
     full_meta["fetched_at"] = full_meta.get("fetched_at") or utc_now_iso()
-    full_meta["sha256"] = hashlib.sha256(body).hexdigest()
-    full_meta["bytes"] = len(body)
-    atomic_write_bytes(path, body)
+    full_meta["sha256"], full_meta["bytes"] = atomic_write_chunks(path, chunks)
     _write_meta(path, full_meta)
     return path
 
@@ -222,10 +241,27 @@ def read(root: Path, key: str) -> CachedResponse | None:
     return CachedResponse(path=path, body=body, meta=meta)
 
 
+def read_file(root: Path, key: str) -> CachedResponse | None:
+    """`read` without loading the body (`body` is b""): the file is hashed as a stream, for
+    bodies too large to hold (companyfacts.zip)."""
+    path = resolve(root, key)
+    meta = read_meta(root, key)
+    if meta is None:
+        return None
+    try:
+        with path.open("rb") as file:
+            sha = hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:
+        return None
+    if sha != meta.get("sha256"):
+        return None
+    return CachedResponse(path=path, body=b"", meta=meta)
+
+
 def touch_meta(root: Path, key: str, **updates: Any) -> dict[str, Any] | None:
     """Record a revalidation (HTTP 304): a new fetched_at (plus any updated validators),
     written atomically. None when there is no valid cached copy to refresh."""
-    cached = read(root, key)
+    cached = read_file(root, key)
     if cached is None:
         return None
     meta = {**cached.meta, **{k: v for k, v in updates.items() if v is not None}}

@@ -546,7 +546,9 @@ def _refresh_from_bulk(
     result.mode = "bulk"
     result.reason = "all filers" if options.all_filers else f"{len(members)} members"
     with _Meter(client.session) as meter:
-        fetched = client.fetch("sec_www", bulk.COMPANYFACTS_ZIP_PATH, max_bytes=BULK_MAX_BYTES)
+        # Streamed into the raw cache, never held (the archive is GBs); 304 when unchanged.
+        fetched = client.fetch("sec_www", bulk.COMPANYFACTS_ZIP_PATH, max_bytes=BULK_MAX_BYTES,
+                               to_file=True)
     result.count(fetched)
     result.requests, result.bytes_downloaded = meter.requests, meter.bytes
     report = bulk.BulkReport()
