@@ -228,34 +228,33 @@ def read_meta(root: Path, key: str) -> dict[str, Any] | None:
 
 def read(root: Path, key: str) -> CachedResponse | None:
     """The cached body and meta, or None when either is missing or they disagree (sha256)."""
-    path = resolve(root, key)
-    meta = read_meta(root, key)
-    if meta is None:
-        return None
-    try:
-        body = path.read_bytes()
-    except OSError:
-        return None
-    if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
-        return None
-    return CachedResponse(path=path, body=body, meta=meta)
+    return _read_checked(root, key, load_body=True)
 
 
 def read_file(root: Path, key: str) -> CachedResponse | None:
     """`read` without loading the body (`body` is b""): the file is hashed as a stream, for
     bodies too large to hold (companyfacts.zip)."""
+    return _read_checked(root, key, load_body=False)
+
+
+def _read_checked(root: Path, key: str, *, load_body: bool) -> CachedResponse | None:
     path = resolve(root, key)
     meta = read_meta(root, key)
     if meta is None:
         return None
+    body = b""
     try:
-        with path.open("rb") as file:
-            sha = hashlib.file_digest(file, "sha256").hexdigest()
+        if load_body:
+            body = path.read_bytes()
+            sha = hashlib.sha256(body).hexdigest()
+        else:
+            with path.open("rb") as file:
+                sha = hashlib.file_digest(file, "sha256").hexdigest()
     except OSError:
         return None
     if sha != meta.get("sha256"):
         return None
-    return CachedResponse(path=path, body=b"", meta=meta)
+    return CachedResponse(path=path, body=body, meta=meta)
 
 
 def touch_meta(root: Path, key: str, **updates: Any) -> dict[str, Any] | None:
